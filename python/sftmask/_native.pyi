@@ -1,0 +1,37 @@
+"""Type stubs of the Rust extension module."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+class SftmaskError(ValueError): ...
+class TemplateError(SftmaskError): ...
+class InputError(SftmaskError): ...
+class ConfigError(SftmaskError): ...
+class TokenizerError(SftmaskError): ...
+
+class Masker:
+    @staticmethod
+    def from_dir(path: str, chat_template: str | None = None) -> Masker: ...
+    @staticmethod
+    def from_strings(
+        tokenizer_json: str, tokenizer_config: str | None = None, chat_template: str | None = None
+    ) -> Masker: ...
+    def template_names(self) -> list[str]: ...
+    def has_generation_tags(self, has_tools: bool = False) -> bool: ...
+    def render(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | str | None = None,
+        add_generation_prompt: bool = False,
+        template_kwargs: Mapping[str, Any] | None = None,
+    ) -> str: ...
+    def encode(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | str | None = None,
+        add_generation_prompt: bool = False,
+        template_kwargs: Mapping[str, Any] | None = None,
+        int64: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]: ...

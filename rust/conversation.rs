@@ -1,0 +1,198 @@
+//! Checking and normalizing a conversation before it reaches the template, as transformers does.
+//!
+//! transformers drops every message key whose value is `None` (OpenAI-style `content: null`, `tool_calls: null`)
+//! and copies the reasoning of a message under the names templates read (`reasoning_content`, `thinking`). Arrow
+//! and `datasets` store absent fields as nulls, so the first rule also makes a row read from a table render like
+//! the same conversation given as Python dicts.
+
+use minijinja::value::{Value, ValueKind};
+
+use crate::error::{Error, Result};
+
+/// Names a message's reasoning is passed under, in transformers' order of preference.
+const REASONING_FIELDS: [&str; 3] = ["reasoning_content", "thinking", "reasoning"];
+
+/// A conversation ready to render: normalized messages and parsed tools.
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    pub messages: Value,
+    pub tools: Option<Value>,
+}
+
+impl Conversation {
+    /// Checks and normalizes `messages` (a sequence of mappings) and `tools` (a sequence, a JSON string, or none).
+    pub fn new(messages: &Value, tools: Option<&Value>) -> Result<Conversation> {
+        Ok(Conversation { messages: normalize_messages(messages)?, tools: parse_tools(tools)? })
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages.len().unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn normalize_messages(messages: &Value) -> Result<Value> {
+    let messages = match messages.kind() {
+        ValueKind::String => parse_json(messages.as_str().unwrap_or_default(), "messages")?,
+        _ => messages.clone(),
+    };
+    if messages.kind() != ValueKind::Seq {
+        return Err(Error::Input(format!("messages must be a list of messages, got {}", messages.kind())));
+    }
+    let count = messages.len().unwrap_or(0);
+    if count == 0 {
+        return Err(Error::Input("the conversation is empty: it has no messages".into()));
+    }
+    let mut normalized = Vec::with_capacity(count);
+    for (index, message) in messages.try_iter().map_err(|e| Error::Input(e.to_string()))?.enumerate() {
+        normalized.push(normalize_message(&message).map_err(|e| e.context(format_args!("message {index}")))?);
+    }
+    Ok(Value::from(normalized))
+}
+
+fn normalize_message(message: &Value) -> Result<Value> {
+    if message.kind() != ValueKind::Map {
+        return Err(Error::Input(format!("a message must be a mapping with 'role' and 'content', got {}", message.kind())));
+    }
+    let mut fields: Vec<(Value, Value)> = Vec::new();
+    for key in message.try_iter().map_err(|e| Error::Input(e.to_string()))? {
+        let value = message.get_item(&key).unwrap_or_default();
+        if !value.is_none() && !value.is_undefined() {
+            fields.push((key, value));
+        }
+    }
+    let field = |name: &str| fields.iter().find(|(k, _)| k.as_str() == Some(name)).map(|(_, v)| v);
+    match field("role") {
+        None => return Err(Error::Input("field 'role' is missing".into())),
+        Some(role) if role.kind() != ValueKind::String => {
+            return Err(Error::Input(format!("field 'role' must be a string, got {}", role.kind())))
+        }
+        Some(_) => {}
+    }
+    if let Some(content) = field("content") {
+        if !matches!(content.kind(), ValueKind::String | ValueKind::Seq) {
+            return Err(Error::Input(format!(
+                "field 'content' must be a string or a list of content parts, got {}",
+                content.kind()
+            )));
+        }
+    }
+    let reasoning = REASONING_FIELDS.iter().find_map(|name| field(name)).cloned();
+    if let Some(reasoning) = reasoning {
+        // transformers: {"thinking": reasoning, **message, "reasoning_content": reasoning}
+        let mut aliased: Vec<(Value, Value)> = Vec::with_capacity(fields.len() + 2);
+        if field("thinking").is_none() {
+            aliased.push((Value::from("thinking"), reasoning.clone()));
+        }
+        let mut has_reasoning_content = false;
+        for (key, value) in fields {
+            if key.as_str() == Some("reasoning_content") {
+                has_reasoning_content = true;
+                aliased.push((key, reasoning.clone()));
+            } else if key.as_str() == Some("thinking") {
+                // `thinking` keeps its own value but moves to the front, where the dict literal puts it.
+                aliased.insert(0, (key, value));
+            } else {
+                aliased.push((key, value));
+            }
+        }
+        if !has_reasoning_content {
+            aliased.push((Value::from("reasoning_content"), reasoning));
+        }
+        fields = aliased;
+    }
+    Ok(map_value(fields))
+}
+
+fn parse_tools(tools: Option<&Value>) -> Result<Option<Value>> {
+    let Some(tools) = tools.filter(|t| !t.is_none() && !t.is_undefined()) else {
+        return Ok(None);
+    };
+    let tools = match tools.kind() {
+        ValueKind::String => parse_json(tools.as_str().unwrap_or_default(), "tools")?,
+        _ => tools.clone(),
+    };
+    if tools.is_none() {
+        return Ok(None);
+    }
+    if tools.kind() != ValueKind::Seq {
+        return Err(Error::Input(format!("tools must be a list of tool schemas, got {}", tools.kind())));
+    }
+    for (index, tool) in tools.try_iter().map_err(|e| Error::Input(e.to_string()))?.enumerate() {
+        if tool.kind() != ValueKind::Map {
+            return Err(Error::Input(format!("tool {index} must be a JSON schema mapping, got {}", tool.kind())));
+        }
+    }
+    Ok(Some(tools))
+}
+
+/// A mapping value that keeps the entries' order, as Python dicts do. A key given twice keeps its first position
+/// and its last value.
+pub fn map_value<K: Into<Value>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+    Value::from(entries.into_iter().map(|(k, v)| (k.into(), v)).collect::<indexmap::IndexMap<Value, Value>>())
+}
+
+/// Parses JSON text into a template value, keeping key order.
+pub fn parse_json(text: &str, what: &str) -> Result<Value> {
+    serde_json::from_str::<serde_json::Value>(text)
+        .map(|v| Value::from(minijinja::value::Serde(v)))
+        .map_err(|e| Error::Input(format!("{what} is not valid JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(json: serde_json::Value) -> Result<Conversation> {
+        Conversation::new(&Value::from(minijinja::value::Serde(json)), None)
+    }
+
+    fn keys(message: &Value) -> Vec<String> {
+        message.try_iter().unwrap().map(|k| k.to_string()).collect()
+    }
+
+    #[test]
+    fn none_fields_are_dropped() {
+        let c = conv(serde_json::json!([{"role": "assistant", "content": null, "tool_calls": null, "name": "x"}])).unwrap();
+        let message = c.messages.get_item(&Value::from(0)).unwrap();
+        assert_eq!(keys(&message), ["role", "name"]);
+    }
+
+    #[test]
+    fn reasoning_is_aliased_like_transformers() {
+        let c = conv(serde_json::json!([{"role": "assistant", "content": "a", "reasoning": "r"}])).unwrap();
+        let message = c.messages.get_item(&Value::from(0)).unwrap();
+        assert_eq!(keys(&message), ["thinking", "role", "content", "reasoning", "reasoning_content"]);
+        assert_eq!(message.get_attr("reasoning_content").unwrap().as_str(), Some("r"));
+        assert_eq!(message.get_attr("thinking").unwrap().as_str(), Some("r"));
+    }
+
+    #[test]
+    fn malformed_messages_are_input_errors() {
+        let cases = [
+            serde_json::json!([]),
+            serde_json::json!([{"content": "no role"}]),
+            serde_json::json!([{"role": 1, "content": "x"}]),
+            serde_json::json!([{"role": "user", "content": 5}]),
+            serde_json::json!(["not a mapping"]),
+            serde_json::json!({"role": "user"}),
+        ];
+        for case in cases {
+            assert!(matches!(conv(case.clone()), Err(Error::Input(_))), "{case}");
+        }
+        let err = conv(serde_json::json!([{"role": "user", "content": "ok"}, {"content": "x"}])).unwrap_err();
+        assert_eq!(err.message(), "message 1: field 'role' is missing");
+    }
+
+    #[test]
+    fn tools_as_json_text_are_parsed() {
+        let tools = Value::from(r#"[{"type": "function", "function": {"name": "f"}}]"#);
+        let messages = Value::from(minijinja::value::Serde(serde_json::json!([{"role": "user", "content": "x"}])));
+        let c = Conversation::new(&messages, Some(&tools)).unwrap();
+        assert_eq!(c.tools.unwrap().len(), Some(1));
+        assert!(matches!(Conversation::new(&messages, Some(&Value::from("{oops"))), Err(Error::Input(_))));
+    }
+}

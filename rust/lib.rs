@@ -1,0 +1,19 @@
+//! sftmask: assistant-only loss masking for supervised fine-tuning of chat models.
+//!
+//! The core (everything but `py`) is plain Rust with no Python in it, so `cargo test` covers it alone.
+
+pub mod config;
+pub mod conversation;
+pub mod error;
+pub mod masker;
+pub mod pyfmt;
+pub mod spans;
+pub mod template;
+pub mod tokenize;
+
+#[cfg(feature = "python")]
+mod py;
+
+pub use conversation::Conversation;
+pub use error::{Error, Result};
+pub use masker::{Encoded, Masker, RenderOptions};

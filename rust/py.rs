@@ -1,0 +1,248 @@
+//! PyO3 bindings: conversions, GIL release and error mapping only. The Python facade (`sftmask/masker.py`) owns
+//! the public API and its argument checking.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use minijinja::value::Value;
+use numpy::IntoPyArray;
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PySequence, PyString, PyTuple};
+
+use crate::config::TokenizerFiles;
+use crate::conversation::Conversation;
+use crate::error::Error;
+use crate::masker::{Encoded, Masker, RenderOptions};
+
+create_exception!(sftmask, SftmaskError, PyValueError, "Base class of sftmask's errors; a subclass of ValueError.");
+create_exception!(sftmask, TemplateError, SftmaskError, "The chat template raised, or could not be parsed or rendered.");
+create_exception!(sftmask, InputError, SftmaskError, "A conversation is malformed (missing role, content of a wrong type, ...).");
+create_exception!(sftmask, ConfigError, SftmaskError, "The tokenizer files are missing or cannot be understood.");
+create_exception!(sftmask, TokenizerError, SftmaskError, "The tokenizer failed on a rendered text.");
+
+/// Deeper nesting than this in a message is refused rather than risking the stack.
+const MAX_NESTING: usize = 200;
+
+pub fn to_py_err(err: Error) -> PyErr {
+    match err {
+        Error::Template(m) => TemplateError::new_err(m),
+        Error::Input(m) => InputError::new_err(m),
+        Error::Config(m) => ConfigError::new_err(m),
+        Error::Tokenizer(m) => TokenizerError::new_err(m),
+    }
+}
+
+/// Runs `f`, turning a Rust panic into a Python exception instead of letting it cross the boundary.
+pub fn no_panic<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::Input(format!("internal error (please report it to sftmask): {what}")))
+    })
+}
+
+/// Converts Python data (dicts, lists, str, numbers, None, ...) into template values, as transformers'
+/// `_plain_template_data` does: anything that is not plain data becomes a placeholder naming its type.
+pub fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    to_value_at(obj, 0)
+}
+
+fn to_value_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
+    if depth > MAX_NESTING {
+        return Err(InputError::new_err(format!("data is nested more than {MAX_NESTING} levels deep")));
+    }
+    if obj.is_none() {
+        return Ok(Value::from(()));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return match s.to_str() {
+            Ok(s) => Ok(Value::from(s)),
+            Err(_) => Err(InputError::new_err(
+                "a string is not valid Unicode (it holds a lone surrogate), so it cannot be tokenized",
+            )),
+        };
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::from(b.is_true()));
+    }
+    if let Ok(i) = obj.cast::<PyInt>() {
+        if let Ok(v) = i.extract::<i64>() {
+            return Ok(Value::from(v));
+        }
+        if let Ok(v) = i.extract::<i128>() {
+            return Ok(Value::from(v));
+        }
+        return Ok(Value::from(i.str()?.to_str()?));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Ok(Value::from(f.value()));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut entries = Vec::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            entries.push((to_value_at(&k, depth + 1)?, to_value_at(&v, depth + 1)?));
+        }
+        return Ok(crate::conversation::map_value(entries));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        return l.iter().map(|item| to_value_at(&item, depth + 1)).collect::<PyResult<Vec<_>>>().map(Value::from);
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return t.iter().map(|item| to_value_at(&item, depth + 1)).collect::<PyResult<Vec<_>>>().map(Value::from);
+    }
+    if let Ok(m) = obj.cast::<PyMapping>() {
+        let mut entries = Vec::new();
+        for item in m.items()?.iter() {
+            let (k, v): (Bound<PyAny>, Bound<PyAny>) = item.extract()?;
+            entries.push((to_value_at(&k, depth + 1)?, to_value_at(&v, depth + 1)?));
+        }
+        return Ok(crate::conversation::map_value(entries));
+    }
+    // numpy scalars and arrays (as `datasets` may hand them over), pydantic models.
+    if obj.hasattr("dtype")? && obj.hasattr("tolist")? {
+        return to_value_at(&obj.call_method0("tolist")?, depth + 1);
+    }
+    if obj.hasattr("model_dump")? {
+        return to_value_at(&obj.call_method0("model_dump")?, depth + 1);
+    }
+    if let Ok(seq) = obj.cast::<PySequence>() {
+        return seq.try_iter()?.map(|item| to_value_at(&item?, depth + 1)).collect::<PyResult<Vec<_>>>().map(Value::from);
+    }
+    Ok(Value::from(format!("<{}>", obj.get_type().name()?)))
+}
+
+fn render_options(add_generation_prompt: bool, template_kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<RenderOptions> {
+    let mut options = RenderOptions { add_generation_prompt, template_kwargs: Vec::new() };
+    if let Some(kwargs) = template_kwargs {
+        for (k, v) in kwargs.iter() {
+            options.template_kwargs.push((k.extract::<String>()?, to_value(&v)?));
+        }
+    }
+    Ok(options)
+}
+
+fn conversation(messages: &Bound<'_, PyAny>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<Conversation> {
+    let messages = to_value(messages)?;
+    let tools = tools.map(to_value).transpose()?;
+    Conversation::new(&messages, tools.as_ref()).map_err(to_py_err)
+}
+
+/// The native masker. Immutable once built, so one instance serves any number of threads.
+#[pyclass(frozen, module = "sftmask._native", name = "Masker")]
+pub struct PyMasker {
+    inner: Arc<Masker>,
+}
+
+impl PyMasker {
+    pub fn masker(&self) -> &Arc<Masker> {
+        &self.inner
+    }
+}
+
+#[pymethods]
+impl PyMasker {
+    /// Loads `tokenizer.json`, `tokenizer_config.json` and `chat_template.jinja` from a directory.
+    #[staticmethod]
+    #[pyo3(signature = (path, chat_template=None))]
+    fn from_dir(py: Python<'_>, path: PathBuf, chat_template: Option<String>) -> PyResult<PyMasker> {
+        let masker = py.detach(|| no_panic(|| Masker::from_dir(&path, chat_template.as_deref()))).map_err(to_py_err)?;
+        Ok(PyMasker { inner: Arc::new(masker) })
+    }
+
+    /// Builds a masker from file contents: `tokenizer.json` text, `tokenizer_config.json` text (or None).
+    #[staticmethod]
+    #[pyo3(signature = (tokenizer_json, tokenizer_config=None, chat_template=None))]
+    fn from_strings(
+        py: Python<'_>,
+        tokenizer_json: String,
+        tokenizer_config: Option<String>,
+        chat_template: Option<String>,
+    ) -> PyResult<PyMasker> {
+        let masker = py
+            .detach(|| {
+                no_panic(|| {
+                    let config = match tokenizer_config {
+                        Some(text) => serde_json::from_str(&text)
+                            .map_err(|e| Error::Config(format!("tokenizer_config is not valid JSON: {e}")))?,
+                        None => serde_json::Value::Object(Default::default()),
+                    };
+                    let files = TokenizerFiles { tokenizer_json, config, chat_template_file: None };
+                    Masker::from_files(&files, chat_template.as_deref())
+                })
+            })
+            .map_err(to_py_err)?;
+        Ok(PyMasker { inner: Arc::new(masker) })
+    }
+
+    /// Names of the chat templates this masker holds (`default`, `tool_use`, ...).
+    fn template_names(&self) -> Vec<String> {
+        self.inner.template_names().into_iter().map(String::from).collect()
+    }
+
+    /// Whether the template used for a conversation (with or without tools) has `{% generation %}` tags.
+    #[pyo3(signature = (has_tools=false))]
+    fn has_generation_tags(&self, has_tools: bool) -> PyResult<bool> {
+        Ok(self.inner.template_for(has_tools).map_err(to_py_err)?.has_generation_tags())
+    }
+
+    #[pyo3(signature = (messages, tools=None, add_generation_prompt=false, template_kwargs=None))]
+    fn render(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        tools: Option<&Bound<'_, PyAny>>,
+        add_generation_prompt: bool,
+        template_kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<String> {
+        let conversation = conversation(messages, tools)?;
+        let options = render_options(add_generation_prompt, template_kwargs)?;
+        let masker = &self.inner;
+        py.detach(|| no_panic(|| masker.render(&conversation, &options).map(|r| r.text))).map_err(to_py_err)
+    }
+
+    /// Returns `(input_ids, labels)` as numpy arrays (int32, or int64 with `int64=True`).
+    #[pyo3(signature = (messages, tools=None, add_generation_prompt=false, template_kwargs=None, int64=false))]
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        messages: &Bound<'py, PyAny>,
+        tools: Option<&Bound<'py, PyAny>>,
+        add_generation_prompt: bool,
+        template_kwargs: Option<&Bound<'py, PyDict>>,
+        int64: bool,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let conversation = conversation(messages, tools)?;
+        let options = render_options(add_generation_prompt, template_kwargs)?;
+        let masker = &self.inner;
+        let Encoded { input_ids, labels } =
+            py.detach(|| no_panic(|| masker.encode(&conversation, &options))).map_err(to_py_err)?;
+        Ok(if int64 {
+            let ids: Vec<i64> = input_ids.into_iter().map(i64::from).collect();
+            let labels: Vec<i64> = labels.into_iter().map(i64::from).collect();
+            (ids.into_pyarray(py).into_any(), labels.into_pyarray(py).into_any())
+        } else {
+            let ids: Vec<i32> = input_ids.into_iter().map(|id| id as i32).collect();
+            (ids.into_pyarray(py).into_any(), labels.into_pyarray(py).into_any())
+        })
+    }
+}
+
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<PyMasker>()?;
+    m.add("SftmaskError", py.get_type::<SftmaskError>())?;
+    m.add("TemplateError", py.get_type::<TemplateError>())?;
+    m.add("InputError", py.get_type::<InputError>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("TokenizerError", py.get_type::<TokenizerError>())?;
+
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! Tokenization of rendered text with the Hugging Face `tokenizers` crate, keeping byte offsets.
+
+use tokenizers::Tokenizer;
+
+use crate::error::{Error, Result};
+
+/// Token ids with each token's `(start, end)` byte range in the text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tokens {
+    pub ids: Vec<u32>,
+    pub offsets: Vec<(usize, usize)>,
+}
+
+pub struct TextTokenizer {
+    inner: Tokenizer,
+}
+
+impl TextTokenizer {
+    pub fn from_json(json: &str) -> Result<TextTokenizer> {
+        let inner = json.parse::<Tokenizer>().map_err(|e| Error::Config(format!("tokenizer.json could not be loaded: {e}")))?;
+        Ok(TextTokenizer { inner })
+    }
+
+    /// Encodes `text` as transformers does under a chat template: no special tokens added around it (the template
+    /// writes them itself), special tokens spelled in the text recognised as such.
+    pub fn encode(&self, text: &str) -> Result<Tokens> {
+        let encoding = self.inner.encode(text, false).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok(Tokens { ids: encoding.get_ids().to_vec(), offsets: encoding.get_offsets().to_vec() })
+    }
+
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    pub fn id_to_token(&self, id: u32) -> Option<String> {
+        self.inner.id_to_token(id)
+    }
+
+    pub fn inner(&self) -> &Tokenizer {
+        &self.inner
+    }
+}
