@@ -36,7 +36,7 @@ impl Conversation {
 
 fn normalize_messages(messages: &Value) -> Result<Value> {
     let messages = match messages.kind() {
-        ValueKind::String => parse_json(messages.as_str().unwrap_or_default(), "messages")?,
+        ValueKind::String => parse_json(messages.as_str().unwrap_or_default(), "messages (a list of messages, or its JSON text)")?,
         _ => messages.clone(),
     };
     if messages.kind() != ValueKind::Seq {

@@ -185,6 +185,12 @@ impl PyMasker {
         self.inner.template_names().into_iter().map(String::from).collect()
     }
 
+    /// Decodes token ids back to text with the tokenizer's decoder.
+    #[pyo3(signature = (ids, skip_special_tokens=false))]
+    fn decode(&self, ids: Vec<u32>, skip_special_tokens: bool) -> PyResult<String> {
+        self.inner.tokenizer().decode(&ids, skip_special_tokens).map_err(to_py_err)
+    }
+
     /// Whether the template used for a conversation (with or without tools) has `{% generation %}` tags.
     #[pyo3(signature = (has_tools=false))]
     fn has_generation_tags(&self, has_tools: bool) -> PyResult<bool> {

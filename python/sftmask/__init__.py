@@ -1,11 +1,17 @@
 """sftmask: fast, exact assistant-only loss masking for supervised fine-tuning of chat LLMs."""
 
+from pathlib import Path
+
 from sftmask._native import ConfigError, InputError, SftmaskError, TemplateError, TokenizerError
 from sftmask.masker import Masker
 
 IGNORE_INDEX = -100
 
+#: A small ChatML tokenizer and sample conversations shipped with the package (made by scripts/make_demo.py).
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+
 __all__ = [
+    "DEMO_DIR",
     "IGNORE_INDEX",
     "ConfigError",
     "InputError",

@@ -147,5 +147,9 @@ class Masker:
         input_ids, labels = self._native.encode(messages, tools, False, template_kwargs, _DTYPES[dtype])
         return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids), "labels": labels}
 
+    def decode(self, ids: Sequence[int] | np.ndarray, *, skip_special_tokens: bool = False) -> str:
+        """Token ids back to text, with the tokenizer's own decoder."""
+        return self._native.decode([int(i) for i in ids], skip_special_tokens)
+
     def __repr__(self) -> str:
         return f"Masker({self.name_or_path!r})" if self.name_or_path else "Masker()"

@@ -1,0 +1,5 @@
+import sys
+
+from sftmask.cli import main
+
+sys.exit(main())

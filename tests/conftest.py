@@ -1,0 +1,45 @@
+"""Shared fixtures: the real tokenizers and corpus in ../shared (skipped cleanly when absent) and the demo assets
+the package ships."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SFTMASK_SHARED", ROOT.parent / "shared"))
+
+# Filled by tests that compare against a reference; printed at the end of the run for the record.
+REPORT: list[str] = []
+
+
+def shared_path(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not available (the shared data lives beside the checkout)")
+    return path
+
+
+def load_corpus() -> list[tuple[str, int, dict]]:
+    """Every conversation of ../shared/data/chat as (file name, line number, row)."""
+    rows = []
+    for file in sorted(shared_path("data", "chat").glob("*.jsonl")):
+        with file.open(encoding="utf-8") as f:
+            for line_number, line in enumerate(f):
+                rows.append((file.name, line_number, json.loads(line)))
+    return rows
+
+
+@pytest.fixture(scope="session")
+def corpus() -> list[tuple[str, int, dict]]:
+    return load_corpus()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REPORT:
+        terminalreporter.section("sftmask reference comparisons")
+        for line in REPORT:
+            terminalreporter.write_line(line)
