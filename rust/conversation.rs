@@ -17,12 +17,24 @@ const REASONING_FIELDS: [&str; 3] = ["reasoning_content", "thinking", "reasoning
 pub struct Conversation {
     pub messages: Value,
     pub tools: Option<Value>,
+    /// In a prompt-completion row, the index of the first completion message: the messages before it are the
+    /// prompt and are never trained. 0 for a plain conversation.
+    pub completion_start: usize,
+    /// A prompt-completion row of plain strings, encoded without a chat template (`messages` is then empty).
+    pub plain: Option<PlainText>,
+}
+
+/// A prompt and its completion as plain text: `prompt + completion` is encoded and only the completion trained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainText {
+    pub prompt: String,
+    pub completion: String,
 }
 
 impl Conversation {
     /// Checks and normalizes `messages` (a sequence of mappings) and `tools` (a sequence, a JSON string, or none).
     pub fn new(messages: &Value, tools: Option<&Value>) -> Result<Conversation> {
-        Ok(Conversation { messages: normalize_messages(messages)?, tools: parse_tools(tools)? })
+        Ok(Conversation { messages: normalize_messages(messages)?, tools: parse_tools(tools)?, completion_start: 0, plain: None })
     }
 
     pub fn len(&self) -> usize {
@@ -34,7 +46,7 @@ impl Conversation {
     }
 }
 
-fn normalize_messages(messages: &Value) -> Result<Value> {
+pub(crate) fn normalize_messages(messages: &Value) -> Result<Value> {
     let messages = match messages.kind() {
         ValueKind::String => parse_json(messages.as_str().unwrap_or_default(), "messages (a list of messages, or its JSON text)")?,
         _ => messages.clone(),
@@ -107,7 +119,7 @@ fn normalize_message(message: &Value) -> Result<Value> {
     Ok(map_value(fields))
 }
 
-fn parse_tools(tools: Option<&Value>) -> Result<Option<Value>> {
+pub(crate) fn parse_tools(tools: Option<&Value>) -> Result<Option<Value>> {
     let Some(tools) = tools.filter(|t| !t.is_none() && !t.is_undefined()) else {
         return Ok(None);
     };

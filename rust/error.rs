@@ -12,6 +12,9 @@ pub enum Error {
     Config(String),
     /// The tokenizer failed on a rendered text.
     Tokenizer(String),
+    /// The row leaves nothing to train: no message is trained, truncation removed every trained token, or it is
+    /// longer than `max_length` under `truncation="drop"`.
+    Untrainable(String),
 }
 
 impl Error {
@@ -23,12 +26,13 @@ impl Error {
             Error::Input(m) => Error::Input(wrap(m)),
             Error::Config(m) => Error::Config(wrap(m)),
             Error::Tokenizer(m) => Error::Tokenizer(wrap(m)),
+            Error::Untrainable(m) => Error::Untrainable(wrap(m)),
         }
     }
 
     pub fn message(&self) -> &str {
         match self {
-            Error::Template(m) | Error::Input(m) | Error::Config(m) | Error::Tokenizer(m) => m,
+            Error::Template(m) | Error::Input(m) | Error::Config(m) | Error::Tokenizer(m) | Error::Untrainable(m) => m,
         }
     }
 }

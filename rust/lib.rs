@@ -2,14 +2,20 @@
 //!
 //! The core (everything but `py`) is plain Rust with no Python in it, so `cargo test` covers it alone.
 
+pub mod align;
+pub mod completion;
 pub mod config;
 pub mod conversation;
+pub mod eot;
 pub mod error;
 pub mod masker;
+pub mod policy;
 pub mod pyfmt;
 pub mod spans;
 pub mod template;
 pub mod tokenize;
+pub mod truncate;
+pub mod turns;
 
 #[cfg(feature = "python")]
 mod py;
@@ -17,3 +23,4 @@ mod py;
 pub use conversation::Conversation;
 pub use error::{Error, Result};
 pub use masker::{Encoded, Masker, RenderOptions};
+pub use policy::{Mode, Policy, Truncation};

@@ -1,22 +1,29 @@
 //! The masker: renders a conversation with its chat template, tokenizes it, and labels the trained tokens.
 
+use std::ops::Range;
 use std::path::Path;
 
 use minijinja::value::Value;
 
 use crate::config::TokenizerFiles;
-use crate::conversation::Conversation;
+use crate::conversation::{Conversation, PlainText};
+use crate::eot::without_end_of_turn;
 use crate::error::{Error, Result};
+use crate::policy::{assistant_messages, Mode, Policy};
 use crate::spans::{labels, trained_tokens};
 use crate::template::{ChatTemplate, RenderLimits, Rendered};
 use crate::tokenize::TextTokenizer;
+use crate::truncate::truncate;
+use crate::turns::TurnLocator;
 
-/// Template variables beyond the conversation itself, as given to `apply_chat_template`.
+/// Template variables beyond the conversation itself, as given to `apply_chat_template`, and the policy of a call.
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     pub add_generation_prompt: bool,
     /// Extra keyword arguments (`enable_thinking=False`, ...), overriding special tokens of the same name.
     pub template_kwargs: Vec<(String, Value)>,
+    /// Replaces the masker's own policy for this call.
+    pub policy: Option<Policy>,
 }
 
 /// One encoded conversation.
@@ -38,6 +45,9 @@ pub struct Masker {
     templates: Vec<(String, ChatTemplate)>,
     tokenizer: TextTokenizer,
     special_tokens: Vec<(String, Value)>,
+    /// The tokenizer's special tokens, longest first: what `train_end_of_turn=False` leaves untrained.
+    end_of_turn_tokens: Vec<String>,
+    policy: Policy,
 }
 
 impl Masker {
@@ -60,7 +70,19 @@ impl Masker {
             })
             .collect::<Result<Vec<_>>>()?;
         let special_tokens = files.special_tokens().into_iter().map(|(name, token)| (name, Value::from(token))).collect();
-        Ok(Masker { templates, tokenizer: TextTokenizer::from_json(&files.tokenizer_json)?, special_tokens })
+        let tokenizer = TextTokenizer::from_json(&files.tokenizer_json)?;
+        let end_of_turn_tokens = tokenizer.special_tokens();
+        Ok(Masker { templates, tokenizer, special_tokens, end_of_turn_tokens, policy: Policy::default() })
+    }
+
+    /// The same masker with `policy` as the policy of every call that does not bring its own.
+    pub fn with_policy(mut self, policy: Policy) -> Masker {
+        self.policy = policy;
+        self
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     pub fn tokenizer(&self) -> &TextTokenizer {
@@ -92,11 +114,16 @@ impl Masker {
 
     /// The variables the template sees, as transformers passes them.
     fn context(&self, conversation: &Conversation, options: &RenderOptions) -> Value {
+        self.context_for(conversation.messages.clone(), conversation, options.add_generation_prompt, options)
+    }
+
+    /// The variables for rendering `messages` (the conversation's or a part of them) with the conversation's tools.
+    fn context_for(&self, messages: Value, conversation: &Conversation, add_generation_prompt: bool, options: &RenderOptions) -> Value {
         let mut vars: Vec<(String, Value)> = vec![
-            ("messages".into(), conversation.messages.clone()),
+            ("messages".into(), messages),
             ("tools".into(), conversation.tools.clone().unwrap_or(Value::from(()))),
             ("documents".into(), Value::from(())),
-            ("add_generation_prompt".into(), Value::from(options.add_generation_prompt)),
+            ("add_generation_prompt".into(), Value::from(add_generation_prompt)),
         ];
         vars.extend(self.special_tokens.iter().cloned());
         vars.extend(options.template_kwargs.iter().cloned());
@@ -109,20 +136,119 @@ impl Masker {
         template.render(self.context(conversation, options))
     }
 
-    /// Renders, tokenizes and labels: tokens overlapping a `{% generation %}` span are trained.
+    /// Renders, tokenizes and labels one row under the call's policy (or the masker's): the trained text is what
+    /// the template's `{% generation %}` blocks mark or, per the policy's mode, each trained message's turn.
     pub fn encode(&self, conversation: &Conversation, options: &RenderOptions) -> Result<Encoded> {
-        let template = self.template_for(conversation.tools.is_some())?;
-        if !template.has_generation_tags() {
-            return Err(Error::Template(
-                "the chat template has no {% generation %} tags, so the assistant's tokens cannot be located; \
-                 pass a training template (chat_template=) that marks them"
-                    .into(),
-            ));
+        let policy = options.policy.as_ref().unwrap_or(&self.policy);
+        let (text, mut spans, tokens) = match &conversation.plain {
+            Some(plain) => {
+                let (text, spans) = self.plain_text(plain, policy);
+                let tokens = self.tokenizer.encode_plain(&text)?;
+                (text, spans, tokens)
+            }
+            None => {
+                let (text, spans) = self.chat_spans(conversation, options, policy)?;
+                let tokens = self.tokenizer.encode(&text)?;
+                (text, spans, tokens)
+            }
+        };
+        if !policy.train_end_of_turn {
+            for span in &mut spans {
+                *span = without_end_of_turn(&text, span.clone(), &self.end_of_turn_tokens);
+            }
         }
-        let rendered = template.render(self.context(conversation, options))?;
-        let tokens = self.tokenizer.encode(&rendered.text)?;
-        let trained = trained_tokens(&tokens.offsets, &rendered.generation_spans);
-        let labels = labels(&tokens.ids, &trained);
-        Ok(Encoded { input_ids: tokens.ids, labels })
+        let trained = trained_tokens(&tokens.offsets, &spans);
+        let mut encoded = Encoded { labels: labels(&tokens.ids, &trained), input_ids: tokens.ids };
+        let cut = truncate(&mut encoded, policy.max_length, policy.truncation)?;
+        if encoded.num_trained_tokens() == 0 {
+            return Err(Error::Untrainable(if cut {
+                format!("no trained token is left after truncation to max_length={}", policy.max_length.unwrap_or(0))
+            } else {
+                "the trained text holds no token".into()
+            }));
+        }
+        Ok(encoded)
+    }
+
+    /// The text to tokenize and its trained byte ranges, for a chat.
+    fn chat_spans(&self, conversation: &Conversation, options: &RenderOptions, policy: &Policy) -> Result<(String, Vec<Range<usize>>)> {
+        let template = self.template_for(conversation.tools.is_some())?;
+        let selected = policy.select(conversation)?;
+        if !selected.contains(&true) {
+            return Err(Error::Untrainable(format!("no message is trained ({})", policy.describe_selection())));
+        }
+        // Generation blocks mark the assistant's output: they stand for a selection of every assistant message.
+        let tags_fit = selected == assistant_messages(conversation);
+        let use_tags = match policy.mode {
+            Mode::Auto => template.has_generation_tags() && tags_fit,
+            Mode::Turns => false,
+            Mode::Generation if !template.has_generation_tags() => {
+                return Err(Error::Template(
+                    "mode='generation' needs a chat template with {% generation %} tags, and this one has none; \
+                     use mode='auto' to locate the assistant's turns"
+                        .into(),
+                ))
+            }
+            Mode::Generation if !tags_fit => {
+                return Err(Error::Input(
+                    "mode='generation' trains exactly what the {% generation %} blocks mark, so it cannot apply \
+                     roles_to_train, train_last_turn_only, a per-message train field or a prompt-completion split; \
+                     use mode='auto'"
+                        .into(),
+                ))
+            }
+            Mode::Generation => true,
+        };
+        if use_tags {
+            let rendered = template.render(self.context(conversation, options))?;
+            return Ok((rendered.text, rendered.generation_spans));
+        }
+        self.locate_turns(template, conversation, options, &selected)
+    }
+
+    /// Renders the chat and finds the turn of each selected message in it.
+    fn locate_turns(
+        &self,
+        template: &ChatTemplate,
+        conversation: &Conversation,
+        options: &RenderOptions,
+        selected: &[bool],
+    ) -> Result<(String, Vec<Range<usize>>)> {
+        let full = template.render_traced(self.context(conversation, options), false)?.text;
+        let render = |traced: bool| {
+            move |messages: &[Value], prompt: bool| {
+                template.render_traced(self.context_for(Value::from(messages.to_vec()), conversation, prompt, options), traced)
+            }
+        };
+        let (text_only, traced) = (render(false), render(true));
+        let messages: Vec<Value> = conversation.messages.try_iter().map_err(|e| Error::Input(e.to_string()))?.collect();
+        let roles: Vec<String> =
+            messages.iter().map(|m| m.get_attr("role").ok().and_then(|r| r.as_str().map(String::from)).unwrap_or_default()).collect();
+        let locator = TurnLocator::new(messages, full, options.add_generation_prompt, &text_only, &traced);
+        let mut spans: Vec<Range<usize>> = Vec::new();
+        for k in (0..selected.len()).filter(|&k| selected[k]) {
+            let context = || format!("message {k} ({})", roles[k]);
+            let span = locator.turn(k).map_err(|e| e.context(context()))?;
+            if spans.last().is_some_and(|previous| span.start < previous.end) {
+                return Err(Error::Template(format!("{}: its turn overlaps the turn of an earlier message", context())));
+            }
+            spans.push(span);
+        }
+        Ok((locator.into_text(), spans))
+    }
+
+    /// `prompt + completion`, with the tokenizer's EOS appended to a completion that lacks it when the end of the
+    /// turn is trained (as TRL does), and the completion trained.
+    fn plain_text(&self, plain: &PlainText, policy: &Policy) -> (String, Vec<Range<usize>>) {
+        let mut text = format!("{}{}", plain.prompt, plain.completion);
+        if policy.train_end_of_turn {
+            let eos = self.special_tokens.iter().find(|(name, _)| name == "eos_token").and_then(|(_, token)| token.as_str());
+            if let Some(eos) = eos.filter(|eos| !plain.completion.ends_with(eos)) {
+                text.push_str(eos);
+            }
+        }
+        let start = plain.prompt.len();
+        let end = text.len();
+        (text, vec![start..end])
     }
 }

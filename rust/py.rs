@@ -16,12 +16,19 @@ use crate::config::TokenizerFiles;
 use crate::conversation::Conversation;
 use crate::error::Error;
 use crate::masker::{Encoded, Masker, RenderOptions};
+use crate::policy::Policy;
 
 create_exception!(sftmask, SftmaskError, PyValueError, "Base class of sftmask's errors; a subclass of ValueError.");
 create_exception!(sftmask, TemplateError, SftmaskError, "The chat template raised, or could not be parsed or rendered.");
 create_exception!(sftmask, InputError, SftmaskError, "A conversation is malformed (missing role, content of a wrong type, ...).");
 create_exception!(sftmask, ConfigError, SftmaskError, "The tokenizer files are missing or cannot be understood.");
 create_exception!(sftmask, TokenizerError, SftmaskError, "The tokenizer failed on a rendered text.");
+create_exception!(
+    sftmask,
+    UntrainableError,
+    SftmaskError,
+    "The row leaves nothing to train: no trained message, every trained token truncated away, or too long under truncation='drop'."
+);
 
 /// Deeper nesting than this in a message is refused rather than risking the stack.
 const MAX_NESTING: usize = 200;
@@ -32,6 +39,7 @@ pub fn to_py_err(err: Error) -> PyErr {
         Error::Input(m) => InputError::new_err(m),
         Error::Config(m) => ConfigError::new_err(m),
         Error::Tokenizer(m) => TokenizerError::new_err(m),
+        Error::Untrainable(m) => UntrainableError::new_err(m),
     }
 }
 
@@ -118,7 +126,7 @@ fn to_value_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
 }
 
 fn render_options(add_generation_prompt: bool, template_kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<RenderOptions> {
-    let mut options = RenderOptions { add_generation_prompt, template_kwargs: Vec::new() };
+    let mut options = RenderOptions { add_generation_prompt, ..Default::default() };
     if let Some(kwargs) = template_kwargs {
         for (k, v) in kwargs.iter() {
             options.template_kwargs.push((k.extract::<String>()?, to_value(&v)?));
@@ -131,6 +139,14 @@ fn conversation(messages: &Bound<'_, PyAny>, tools: Option<&Bound<'_, PyAny>>) -
     let messages = to_value(messages)?;
     let tools = tools.map(to_value).transpose()?;
     Conversation::new(&messages, tools.as_ref()).map_err(to_py_err)
+}
+
+/// `base` with the options of a Python mapping applied.
+fn policy(base: &Policy, overrides: Option<&Bound<'_, PyDict>>) -> PyResult<Policy> {
+    match overrides {
+        Some(overrides) => base.with_overrides(&to_value(overrides.as_any())?).map_err(to_py_err),
+        None => Ok(base.clone()),
+    }
 }
 
 /// The native masker. Immutable once built, so one instance serves any number of threads.
@@ -149,21 +165,29 @@ impl PyMasker {
 impl PyMasker {
     /// Loads `tokenizer.json`, `tokenizer_config.json` and `chat_template.jinja` from a directory.
     #[staticmethod]
-    #[pyo3(signature = (path, chat_template=None))]
-    fn from_dir(py: Python<'_>, path: PathBuf, chat_template: Option<String>) -> PyResult<PyMasker> {
+    #[pyo3(signature = (path, chat_template=None, policy=None))]
+    fn from_dir(
+        py: Python<'_>,
+        path: PathBuf,
+        chat_template: Option<String>,
+        policy: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyMasker> {
+        let policy = self::policy(&Policy::default(), policy)?;
         let masker = py.detach(|| no_panic(|| Masker::from_dir(&path, chat_template.as_deref()))).map_err(to_py_err)?;
-        Ok(PyMasker { inner: Arc::new(masker) })
+        Ok(PyMasker { inner: Arc::new(masker.with_policy(policy)) })
     }
 
     /// Builds a masker from file contents: `tokenizer.json` text, `tokenizer_config.json` text (or None).
     #[staticmethod]
-    #[pyo3(signature = (tokenizer_json, tokenizer_config=None, chat_template=None))]
+    #[pyo3(signature = (tokenizer_json, tokenizer_config=None, chat_template=None, policy=None))]
     fn from_strings(
         py: Python<'_>,
         tokenizer_json: String,
         tokenizer_config: Option<String>,
         chat_template: Option<String>,
+        policy: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyMasker> {
+        let policy = self::policy(&Policy::default(), policy)?;
         let masker = py
             .detach(|| {
                 no_panic(|| {
@@ -177,7 +201,7 @@ impl PyMasker {
                 })
             })
             .map_err(to_py_err)?;
-        Ok(PyMasker { inner: Arc::new(masker) })
+        Ok(PyMasker { inner: Arc::new(masker.with_policy(policy)) })
     }
 
     /// Names of the chat templates this masker holds (`default`, `tool_use`, ...).
@@ -212,8 +236,11 @@ impl PyMasker {
         py.detach(|| no_panic(|| masker.render(&conversation, &options).map(|r| r.text))).map_err(to_py_err)
     }
 
-    /// Returns `(input_ids, labels)` as numpy arrays (int32, or int64 with `int64=True`).
-    #[pyo3(signature = (messages, tools=None, add_generation_prompt=false, template_kwargs=None, int64=false))]
+    /// Returns `(input_ids, labels)` as numpy arrays (int32, or int64 with `int64=True`). `policy` overrides options
+    /// of the masker's policy for this call. With `completion`, the row is `prompt` + `completion` and `messages`
+    /// is ignored.
+    #[pyo3(signature = (messages, tools=None, add_generation_prompt=false, template_kwargs=None, int64=false, policy=None, prompt=None, completion=None))]
+    #[allow(clippy::too_many_arguments)]
     fn encode<'py>(
         &self,
         py: Python<'py>,
@@ -222,9 +249,22 @@ impl PyMasker {
         add_generation_prompt: bool,
         template_kwargs: Option<&Bound<'py, PyDict>>,
         int64: bool,
+        policy: Option<&Bound<'py, PyDict>>,
+        prompt: Option<&Bound<'py, PyAny>>,
+        completion: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-        let conversation = conversation(messages, tools)?;
-        let options = render_options(add_generation_prompt, template_kwargs)?;
+        let conversation = match completion {
+            Some(completion) => {
+                let prompt = prompt.map(to_value).transpose()?.unwrap_or_else(|| Value::from(""));
+                let tools = tools.map(to_value).transpose()?;
+                Conversation::from_prompt_completion(&prompt, &to_value(completion)?, tools.as_ref()).map_err(to_py_err)?
+            }
+            None => conversation(messages, tools)?,
+        };
+        let mut options = render_options(add_generation_prompt, template_kwargs)?;
+        if policy.is_some() {
+            options.policy = Some(self::policy(self.inner.policy(), policy)?);
+        }
         let masker = &self.inner;
         let Encoded { input_ids, labels } =
             py.detach(|| no_panic(|| masker.encode(&conversation, &options))).map_err(to_py_err)?;
@@ -249,6 +289,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InputError", py.get_type::<InputError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("TokenizerError", py.get_type::<TokenizerError>())?;
+    m.add("UntrainableError", py.get_type::<UntrainableError>())?;
 
     Ok(())
 }

@@ -39,6 +39,22 @@ pub struct ChatTemplate {
     has_generation_tags: bool,
 }
 
+/// One piece of rendered output and the template source that produced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceSpan {
+    pub output: Range<usize>,
+    /// Byte range of the template source (after the `{% generation %}` rewrite) that produced the output.
+    pub source: Range<usize>,
+}
+
+/// A rendered text with the pieces of template source that produced it, in output order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    pub text: String,
+    /// Empty unless the render was asked to record them. Pieces are non-empty and contiguous.
+    pub spans: Vec<TraceSpan>,
+}
+
 /// A rendered conversation: the text, and the byte ranges produced inside `{% generation %}` blocks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -91,6 +107,20 @@ impl ChatTemplate {
             .map(|span| span.output_range())
             .collect();
         Ok(Rendered { text, generation_spans })
+    }
+
+    /// Renders and, when `traced`, records which template source produced each piece of the output.
+    pub fn render_traced(&self, context: Value, traced: bool) -> Result<Trace> {
+        let template = self.env.get_template(TEMPLATE_NAME).map_err(template_error)?;
+        if !traced {
+            return Ok(Trace { text: template.render(context).map_err(template_error)?, spans: Vec::new() });
+        }
+        let (text, spans) = template.render_with_spans(context).map_err(template_error)?;
+        let spans = spans
+            .iter()
+            .map(|span| TraceSpan { output: span.output_range(), source: span.source_range() })
+            .collect();
+        Ok(Trace { text, spans })
     }
 }
 
@@ -204,6 +234,18 @@ mod tests {
         assert_eq!(out.text, "<user>hi\n<assistant>yo</s>\n<user>more\n<assistant>ok</s>\n");
         let spans: Vec<&str> = out.generation_spans.iter().map(|r| &out.text[r.clone()]).collect();
         assert_eq!(spans, ["yo</s>", "ok</s>"]);
+    }
+
+    #[test]
+    fn traced_renders_attribute_output_to_template_source() {
+        let source = "{% for m in messages %}[{{ m }}]{% endfor %}";
+        let template = ChatTemplate::new(source, RenderLimits::default()).unwrap();
+        let trace = template.render_traced(context!(messages => vec!["a", "bc"]), true).unwrap();
+        assert_eq!(trace.text, "[a][bc]");
+        let pieces: Vec<(&str, &str)> =
+            trace.spans.iter().map(|s| (&trace.text[s.output.clone()], &source[s.source.clone()])).collect();
+        assert_eq!(pieces, [("[", "["), ("a", "m"), ("]", "]"), ("[", "["), ("bc", "m"), ("]", "]")]);
+        assert!(template.render_traced(context!(messages => vec!["a"]), false).unwrap().spans.is_empty());
     }
 
     #[test]

@@ -28,6 +28,20 @@ impl TextTokenizer {
         Ok(Tokens { ids: encoding.get_ids().to_vec(), offsets: encoding.get_offsets().to_vec() })
     }
 
+    /// Encodes plain text as the tokenizer does by default, adding its special tokens (a BOS, for Llama).
+    pub fn encode_plain(&self, text: &str) -> Result<Tokens> {
+        let encoding = self.inner.encode(text, true).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok(Tokens { ids: encoding.get_ids().to_vec(), offsets: encoding.get_offsets().to_vec() })
+    }
+
+    /// The text of the tokenizer's special added tokens (`<|im_end|>`, `</s>`, ...), longest first.
+    pub fn special_tokens(&self) -> Vec<String> {
+        let mut tokens: Vec<String> =
+            self.inner.get_added_tokens_decoder().into_values().filter(|t| t.special).map(|t| t.content).collect();
+        tokens.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        tokens
+    }
+
     pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
         self.inner.decode(ids, skip_special_tokens).map_err(|e| Error::Tokenizer(e.to_string()))
     }

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from sftmask._native import ConfigError, InputError, SftmaskError, TemplateError, TokenizerError
+from sftmask._native import ConfigError, InputError, SftmaskError, TemplateError, TokenizerError, UntrainableError
 from sftmask.masker import Masker
 
 IGNORE_INDEX = -100
@@ -19,5 +19,6 @@ __all__ = [
     "SftmaskError",
     "TemplateError",
     "TokenizerError",
+    "UntrainableError",
 ]
 __version__ = "0.1.0"

@@ -58,19 +58,65 @@ def _split_conversation(messages: Any, tools: Any) -> tuple[Any, Any]:
     return messages, tools
 
 
-class Masker:
-    """Renders conversations with a model's chat template and labels the tokens the assistant produced.
+class _Unset:
+    """Marks a policy option not given to a call: the masker's own value applies."""
 
-    Labels follow transformers' `apply_chat_template(return_assistant_tokens_mask=True)`: a token is trained
-    (keeps its id) when it overlaps text produced inside a `{% generation %}` block; every other token is `-100`.
+    def __repr__(self) -> str:
+        return "<the masker's>"
+
+
+_UNSET: Any = _Unset()
+
+#: The policy options of `Masker` and their defaults.
+POLICY_DEFAULTS: dict[str, Any] = {
+    "mode": "auto",
+    "roles_to_train": ("assistant",),
+    "train_end_of_turn": True,
+    "train_last_turn_only": False,
+    "train_field": "train",
+    "max_length": None,
+    "truncation": "keep_start",
+}
+
+
+def _native_policy(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Policy options as the native layer takes them (lists, not tuples)."""
+    return {k: list(v) if k == "roles_to_train" and not isinstance(v, str) else v for k, v in options.items()}
+
+
+class Masker:
+    """Renders conversations with a model's chat template and labels the tokens the model is trained on.
+
+    A token is trained (keeps its id) when it overlaps trained text; every other token is `-100`. The trained text
+    is what the template's `{% generation %}` blocks mark, exactly as transformers'
+    `apply_chat_template(return_assistant_tokens_mask=True)`, or, for a template without them (most models' own),
+    each trained message's turn located in the render: what the template writes for it after its header, up to and
+    including its end-of-turn tokens.
+
+    Policy options (constructor defaults, each overridable per call of `encode`):
+
+    - `mode`: `"auto"` (generation blocks when the template has them and every assistant message is trained,
+      otherwise located turns), `"generation"` (generation blocks only) or `"turns"` (located turns only).
+    - `roles_to_train`: the roles whose messages are trained (default `("assistant",)`).
+    - `train_end_of_turn`: whether the end-of-turn tokens closing a trained turn are trained (default True).
+    - `train_last_turn_only`: train only the last message the other rules select.
+    - `train_field`: a message field (`true`/`false`, or a weight `1`/`0`) overriding the role rule for that
+      message; `None` to ignore such fields (default `"train"`).
+    - `max_length`, `truncation`: at most `max_length` tokens, keeping the start (`"keep_start"`), the end
+      (`"keep_end"`), or refusing longer rows (`"drop"`).
+
+    A row left with no trained token raises `UntrainableError` rather than yielding all `-100` labels.
     """
 
-    def __init__(self, native: _native.Masker, *, name_or_path: str | None = None, dtype: str = "int32") -> None:
+    def __init__(
+        self, native: _native.Masker, *, name_or_path: str | None = None, dtype: str = "int32", **policy: Any
+    ) -> None:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'int32' or 'int64', got {dtype!r}")
         self._native = native
         self.name_or_path = name_or_path
         self.dtype = dtype
+        self.policy: dict[str, Any] = {**POLICY_DEFAULTS, **policy}
 
     @classmethod
     def from_pretrained(
@@ -80,15 +126,32 @@ class Masker:
         chat_template: str | os.PathLike | None = None,
         revision: str | None = None,
         dtype: str = "int32",
+        mode: str = "auto",
+        roles_to_train: Sequence[str] = ("assistant",),
+        train_end_of_turn: bool = True,
+        train_last_turn_only: bool = False,
+        train_field: str | None = "train",
+        max_length: int | None = None,
+        truncation: str = "keep_start",
     ) -> Masker:
         """Loads `tokenizer.json`, `tokenizer_config.json` and `chat_template.jinja` from a local directory, or from
         the Hugging Face Hub when `name_or_path` is a repository id (needs `pip install 'sftmask[hub]'`).
 
         `chat_template` replaces the tokenizer's own template: the template text, or a path to a `.jinja` file.
+        The other options are the policy (see the class documentation).
         """
+        policy = dict(
+            mode=mode,
+            roles_to_train=roles_to_train,
+            train_end_of_turn=train_end_of_turn,
+            train_last_turn_only=train_last_turn_only,
+            train_field=train_field,
+            max_length=max_length,
+            truncation=truncation,
+        )
         directory = _resolve_directory(name_or_path, revision)
-        native = _native.Masker.from_dir(str(directory), _read_chat_template(chat_template))
-        return cls(native, name_or_path=str(name_or_path), dtype=dtype)
+        native = _native.Masker.from_dir(str(directory), _read_chat_template(chat_template), _native_policy(policy))
+        return cls(native, name_or_path=str(name_or_path), dtype=dtype, **policy)
 
     @classmethod
     def from_strings(
@@ -98,14 +161,18 @@ class Masker:
         *,
         chat_template: str | os.PathLike | None = None,
         dtype: str = "int32",
+        **policy: Any,
     ) -> Masker:
-        """Builds a masker from the contents of the tokenizer files instead of a directory."""
+        """Builds a masker from the contents of the tokenizer files instead of a directory. Keyword arguments
+        beyond these are the policy options of `from_pretrained`."""
         import json
 
+        _check_policy_names(policy, "from_strings")
         if isinstance(tokenizer_config, Mapping):
             tokenizer_config = json.dumps(tokenizer_config)
-        native = _native.Masker.from_strings(tokenizer_json, tokenizer_config, _read_chat_template(chat_template))
-        return cls(native, dtype=dtype)
+        template = _read_chat_template(chat_template)
+        native = _native.Masker.from_strings(tokenizer_json, tokenizer_config, template, _native_policy(policy))
+        return cls(native, dtype=dtype, **policy)
 
     @property
     def has_generation_tags(self) -> bool:
@@ -129,22 +196,69 @@ class Masker:
 
     def encode(
         self,
-        messages: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+        messages: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
         *,
         tools: Sequence[Mapping[str, Any]] | str | None = None,
+        prompt: str | Sequence[Mapping[str, Any]] | None = None,
+        completion: str | Sequence[Mapping[str, Any]] | None = None,
         dtype: str | None = None,
+        mode: str = _UNSET,
+        roles_to_train: Sequence[str] = _UNSET,
+        train_end_of_turn: bool = _UNSET,
+        train_last_turn_only: bool = _UNSET,
+        train_field: str | None = _UNSET,
+        max_length: int | None = _UNSET,
+        truncation: str = _UNSET,
         **template_kwargs: Any,
     ) -> dict[str, np.ndarray]:
-        """Renders, tokenizes and labels one conversation.
+        """Renders, tokenizes and labels one row.
+
+        The row is a list of messages, a dataset row `{"messages": [...], "tools": [...]}`, or a prompt-completion
+        row, given as `prompt=` and `completion=` or as a mapping with those keys. In a prompt-completion row only
+        the completion is trained. Each part is a list of messages or a string: a string beside messages is one
+        user (prompt) or assistant (completion) message; two strings are plain text, encoded without the chat
+        template as `prompt + completion` (plus the EOS token when `train_end_of_turn`, as TRL does).
+
+        Policy options given here override the masker's for this call; other keyword arguments
+        (`enable_thinking=False`, ...) become template variables.
 
         Returns numpy arrays `input_ids`, `attention_mask` and `labels` (the token id where trained, `-100`
-        elsewhere), int32 unless `dtype="int64"`.
+        elsewhere), int32 unless `dtype="int64"`. Raises `UntrainableError` when no token is left to train.
         """
-        messages, tools = _split_conversation(messages, tools)
+        overrides = {
+            name: value
+            for name, value in (
+                ("mode", mode),
+                ("roles_to_train", roles_to_train),
+                ("train_end_of_turn", train_end_of_turn),
+                ("train_last_turn_only", train_last_turn_only),
+                ("train_field", train_field),
+                ("max_length", max_length),
+                ("truncation", truncation),
+            )
+            if value is not _UNSET
+        }
+        if isinstance(messages, Mapping) and "completion" in messages and "messages" not in messages:
+            prompt, completion = messages.get("prompt", ""), messages["completion"]
+            tools = messages.get("tools") if tools is None else tools
+            messages = None
+        if completion is None:
+            if prompt is not None:
+                raise TypeError("prompt= needs completion=")
+            if messages is None:
+                raise TypeError("encode() needs messages, or prompt= and completion=")
+            messages, tools = _split_conversation(messages, tools)
+        elif messages is not None:
+            raise TypeError("give either messages or prompt= and completion=, not both")
+        elif prompt is None:
+            prompt = ""
         dtype = self.dtype if dtype is None else dtype
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'int32' or 'int64', got {dtype!r}")
-        input_ids, labels = self._native.encode(messages, tools, False, template_kwargs, _DTYPES[dtype])
+        policy = _native_policy(overrides) if overrides else None
+        input_ids, labels = self._native.encode(
+            messages, tools, False, template_kwargs, _DTYPES[dtype], policy, prompt, completion
+        )
         return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids), "labels": labels}
 
     def decode(self, ids: Sequence[int] | np.ndarray, *, skip_special_tokens: bool = False) -> str:
@@ -153,3 +267,9 @@ class Masker:
 
     def __repr__(self) -> str:
         return f"Masker({self.name_or_path!r})" if self.name_or_path else "Masker()"
+
+
+def _check_policy_names(options: Mapping[str, Any], where: str) -> None:
+    unknown = sorted(set(options) - set(POLICY_DEFAULTS))
+    if unknown:
+        raise TypeError(f"{where}() got unexpected keyword arguments: {', '.join(unknown)}")
