@@ -63,7 +63,7 @@ def test_template_errors_keep_the_template_message(masker):
     with pytest.raises(sftmask.TemplateError, match="roles must alternate"):
         sftmask.Masker.from_pretrained(
             DEMO_DIR, chat_template="{{ raise_exception('roles must alternate') }}{% generation %}{% endgeneration %}"
-        ).encode([{"role": "user", "content": "x"}])
+        ).encode([{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}])
     assert issubclass(sftmask.TemplateError, ValueError) and issubclass(sftmask.InputError, ValueError)
 
 
@@ -98,11 +98,11 @@ def test_tools_given_as_json_text_are_parsed():
         masker.render(messages, tools="{not json")
 
 
-def test_template_without_generation_tags_cannot_encode_yet():
+def test_generation_mode_needs_generation_tags():
     masker = sftmask.Masker.from_pretrained(DEMO_DIR, chat_template="{% for m in messages %}{{ m.content }}{% endfor %}")
     assert not masker.has_generation_tags
     with pytest.raises(sftmask.TemplateError, match="generation"):
-        masker.encode([{"role": "user", "content": "hi"}])
+        masker.encode([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}], mode="generation")
 
 
 def test_chat_template_from_a_file(tmp_path):
