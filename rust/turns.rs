@@ -13,7 +13,7 @@
 //! cannot be carried over this way is an error naming the reason, never a guess. Probes render the messages
 //! themselves, so text inside a message that spells a header cannot move a boundary.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::rc::Rc;
@@ -42,6 +42,9 @@ pub struct TurnLocator<'a> {
     traced: RefCell<HashMap<usize, Rc<Trace>>>,
     full_traced: RefCell<Option<Rc<Trace>>>,
     starts: RefCell<HashMap<usize, usize>>,
+    /// Set once a turn needed alignment: later probes are then rendered traced straight away, as they likely
+    /// need it too.
+    aligning: Cell<bool>,
 }
 
 impl<'a> TurnLocator<'a> {
@@ -63,6 +66,7 @@ impl<'a> TurnLocator<'a> {
             traced: Default::default(),
             full_traced: Default::default(),
             starts: Default::default(),
+            aligning: Cell::new(false),
         }
     }
 
@@ -124,7 +128,12 @@ impl<'a> TurnLocator<'a> {
                 return Ok(lo + turn.len());
             }
         }
-        let hi = self.next_exact(m)?.min(self.content_position(m)?.unwrap_or(usize::MAX));
+        // Message m's content bounds the search from above, tighter than any later exact position.
+        let hi = match self.content_position(m)? {
+            Some(at) => at,
+            None => self.next_exact(m)?,
+        };
+        self.aligning.set(true);
         let probe = self.traced_probe(m)?;
         let full = self.full_traced()?;
         align_end(&probe, &full, lo..=hi).ok_or_else(|| {
@@ -181,9 +190,10 @@ impl<'a> TurnLocator<'a> {
         Ok(self.full.len())
     }
 
-    /// Where message `m`'s content shows in R, which bounds the end of message `m - 1` from above: the render
-    /// with a mark inserted in the middle of the content (its start and end stay, for templates that test them)
-    /// parts from R exactly at the mark. `None` when the content is not a string or the mark does not show first.
+    /// Where message `m`'s content shows in R, which bounds the end of message `m - 1` from above: a render with a
+    /// mark inserted in the middle of the content (its start and end stay, for templates that test them) parts
+    /// from R exactly at the mark. The messages up to `m` are tried first, then all of them. `None` when the content
+    /// is not a string or the mark does not show first.
     fn content_position(&self, m: usize) -> Result<Option<usize>> {
         let Some(content) = self.messages.get(m).and_then(|msg| msg.get_attr("content").ok()) else {
             return Ok(None);
@@ -195,11 +205,16 @@ impl<'a> TurnLocator<'a> {
         let marked = format!("{}{MARK}{}", &content[..middle], &content[middle..]);
         let mut messages = self.messages.clone();
         messages[m] = with_content(&messages[m], &marked);
-        let Ok(trace) = (self.render_text)(&messages, self.full_has_prompt) else {
-            return Ok(None);
-        };
-        let at = common_prefix_len(&self.full, &trace.text);
-        Ok(trace.text[at..].starts_with(MARK).then_some(at))
+        for (count, prompt) in [(m + 1, false), (messages.len(), self.full_has_prompt)] {
+            let Ok(trace) = (self.render_text)(&messages[..count], prompt) else {
+                continue;
+            };
+            let at = common_prefix_len(&self.full, &trace.text);
+            if trace.text[at..].starts_with(MARK) {
+                return Ok(Some(at));
+            }
+        }
+        Ok(None)
     }
 
     /// The length of the header of a message that is not the assistant's (no generation prompt shows it): what its
@@ -224,6 +239,9 @@ impl<'a> TurnLocator<'a> {
         if let Some(trace) = self.probes.borrow().get(&(m, generation_prompt)) {
             return Ok(trace.clone());
         }
+        if self.aligning.get() && !generation_prompt {
+            return self.traced_probe(m);
+        }
         let trace = Rc::new((self.render_text)(&self.messages[..m], generation_prompt).map_err(|e| probe_error(m, e))?);
         self.probes.borrow_mut().insert((m, generation_prompt), trace.clone());
         Ok(trace)
@@ -235,6 +253,7 @@ impl<'a> TurnLocator<'a> {
         }
         let trace = Rc::new((self.render_traced)(&self.messages[..m], false).map_err(|e| probe_error(m, e))?);
         self.traced.borrow_mut().insert(m, trace.clone());
+        self.probes.borrow_mut().insert((m, false), trace.clone());
         Ok(trace)
     }
 
