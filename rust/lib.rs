@@ -2,6 +2,8 @@
 //!
 //! The core (everything but `py`) is plain Rust with no Python in it, so `cargo test` covers it alone.
 
+pub mod arrow_values;
+pub mod batch;
 pub mod config;
 pub mod conversation;
 pub mod error;
@@ -13,6 +15,8 @@ pub mod tokenize;
 
 #[cfg(feature = "python")]
 mod py;
+#[cfg(feature = "python")]
+mod py_batch;
 
 pub use conversation::Conversation;
 pub use error::{Error, Result};

@@ -1,7 +1,6 @@
 //! PyO3 bindings: conversions, GIL release and error mapping only. The Python facade (`sftmask/masker.py`) owns
 //! the public API and its argument checking.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,7 +13,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PySequence,
 
 use crate::config::TokenizerFiles;
 use crate::conversation::Conversation;
-use crate::error::Error;
+use crate::error::{catch_panic as no_panic, Error};
 use crate::masker::{Encoded, Masker, RenderOptions};
 
 create_exception!(sftmask, SftmaskError, PyValueError, "Base class of sftmask's errors; a subclass of ValueError.");
@@ -33,18 +32,6 @@ pub fn to_py_err(err: Error) -> PyErr {
         Error::Config(m) => ConfigError::new_err(m),
         Error::Tokenizer(m) => TokenizerError::new_err(m),
     }
-}
-
-/// Runs `f`, turning a Rust panic into a Python exception instead of letting it cross the boundary.
-pub fn no_panic<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(Error::Input(format!("internal error (please report it to sftmask): {what}")))
-    })
 }
 
 /// Converts Python data (dicts, lists, str, numbers, None, ...) into template values, as transformers'
@@ -117,7 +104,7 @@ fn to_value_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     Ok(Value::from(format!("<{}>", obj.get_type().name()?)))
 }
 
-fn render_options(add_generation_prompt: bool, template_kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<RenderOptions> {
+pub fn render_options(add_generation_prompt: bool, template_kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<RenderOptions> {
     let mut options = RenderOptions { add_generation_prompt, template_kwargs: Vec::new() };
     if let Some(kwargs) = template_kwargs {
         for (k, v) in kwargs.iter() {
@@ -249,6 +236,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InputError", py.get_type::<InputError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("TokenizerError", py.get_type::<TokenizerError>())?;
+    crate::py_batch::register(m)?;
 
     Ok(())
 }
