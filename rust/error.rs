@@ -30,6 +30,17 @@ impl Error {
         }
     }
 
+    /// The name of the Python exception class this error becomes.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Error::Template(_) => "TemplateError",
+            Error::Input(_) => "InputError",
+            Error::Config(_) => "ConfigError",
+            Error::Tokenizer(_) => "TokenizerError",
+            Error::Untrainable(_) => "UntrainableError",
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
             Error::Template(m) | Error::Input(m) | Error::Config(m) | Error::Tokenizer(m) | Error::Untrainable(m) => m,
@@ -46,3 +57,15 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Runs `f`, turning a panic into an error, so that one bad row never brings down a batch or the interpreter.
+pub fn catch_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::Input(format!("internal error (please report it to sftmask): {what}")))
+    })
+}

@@ -3,13 +3,17 @@
 //! The core (everything but `py`) is plain Rust with no Python in it, so `cargo test` covers it alone.
 
 pub mod align;
+pub mod arrow_values;
+pub mod batch;
 pub mod completion;
 pub mod config;
 pub mod conversation;
 pub mod eot;
 pub mod error;
+pub mod fast_tokenize;
 pub mod masker;
 pub mod policy;
+pub mod pretokenize;
 pub mod pyfmt;
 pub mod spans;
 pub mod template;
@@ -19,6 +23,8 @@ pub mod turns;
 
 #[cfg(feature = "python")]
 mod py;
+#[cfg(feature = "python")]
+mod py_batch;
 
 pub use conversation::Conversation;
 pub use error::{Error, Result};

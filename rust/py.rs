@@ -1,7 +1,6 @@
 //! PyO3 bindings: conversions, GIL release and error mapping only. The Python facade (`sftmask/masker.py`) owns
 //! the public API and its argument checking.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,7 +13,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PySequence,
 
 use crate::config::TokenizerFiles;
 use crate::conversation::Conversation;
-use crate::error::Error;
+use crate::error::{catch_panic as no_panic, Error};
 use crate::masker::{Encoded, Masker, RenderOptions};
 use crate::policy::Policy;
 
@@ -41,18 +40,6 @@ pub fn to_py_err(err: Error) -> PyErr {
         Error::Tokenizer(m) => TokenizerError::new_err(m),
         Error::Untrainable(m) => UntrainableError::new_err(m),
     }
-}
-
-/// Runs `f`, turning a Rust panic into a Python exception instead of letting it cross the boundary.
-pub fn no_panic<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(Error::Input(format!("internal error (please report it to sftmask): {what}")))
-    })
 }
 
 /// Converts Python data (dicts, lists, str, numbers, None, ...) into template values, as transformers'
@@ -125,7 +112,7 @@ fn to_value_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     Ok(Value::from(format!("<{}>", obj.get_type().name()?)))
 }
 
-fn render_options(add_generation_prompt: bool, template_kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<RenderOptions> {
+pub fn render_options(add_generation_prompt: bool, template_kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<RenderOptions> {
     let mut options = RenderOptions { add_generation_prompt, ..Default::default() };
     if let Some(kwargs) = template_kwargs {
         for (k, v) in kwargs.iter() {
@@ -142,7 +129,7 @@ fn conversation(messages: &Bound<'_, PyAny>, tools: Option<&Bound<'_, PyAny>>) -
 }
 
 /// `base` with the options of a Python mapping applied.
-fn policy(base: &Policy, overrides: Option<&Bound<'_, PyDict>>) -> PyResult<Policy> {
+pub fn training_policy(base: &Policy, overrides: Option<&Bound<'_, PyDict>>) -> PyResult<Policy> {
     match overrides {
         Some(overrides) => base.with_overrides(&to_value(overrides.as_any())?).map_err(to_py_err),
         None => Ok(base.clone()),
@@ -172,7 +159,7 @@ impl PyMasker {
         chat_template: Option<String>,
         policy: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyMasker> {
-        let policy = self::policy(&Policy::default(), policy)?;
+        let policy = training_policy(&Policy::default(), policy)?;
         let masker = py.detach(|| no_panic(|| Masker::from_dir(&path, chat_template.as_deref()))).map_err(to_py_err)?;
         Ok(PyMasker { inner: Arc::new(masker.with_policy(policy)) })
     }
@@ -187,7 +174,7 @@ impl PyMasker {
         chat_template: Option<String>,
         policy: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyMasker> {
-        let policy = self::policy(&Policy::default(), policy)?;
+        let policy = training_policy(&Policy::default(), policy)?;
         let masker = py
             .detach(|| {
                 no_panic(|| {
@@ -263,7 +250,7 @@ impl PyMasker {
         };
         let mut options = render_options(add_generation_prompt, template_kwargs)?;
         if policy.is_some() {
-            options.policy = Some(self::policy(self.inner.policy(), policy)?);
+            options.policy = Some(training_policy(self.inner.policy(), policy)?);
         }
         let masker = &self.inner;
         let Encoded { input_ids, labels } =
@@ -290,6 +277,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("TokenizerError", py.get_type::<TokenizerError>())?;
     m.add("UntrainableError", py.get_type::<UntrainableError>())?;
+    crate::py_batch::register(m)?;
 
     Ok(())
 }

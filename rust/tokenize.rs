@@ -3,6 +3,7 @@
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
+use crate::fast_tokenize::FastByteLevel;
 
 /// Token ids with each token's `(start, end)` byte range in the text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -13,17 +14,36 @@ pub struct Tokens {
 
 pub struct TextTokenizer {
     inner: Tokenizer,
+    /// The lean path for byte-level BPE tokenizers, when this tokenizer's configuration allows it.
+    fast: Option<FastByteLevel>,
 }
 
 impl TextTokenizer {
     pub fn from_json(json: &str) -> Result<TextTokenizer> {
-        let inner = json.parse::<Tokenizer>().map_err(|e| Error::Config(format!("tokenizer.json could not be loaded: {e}")))?;
-        Ok(TextTokenizer { inner })
+        let mut inner =
+            json.parse::<Tokenizer>().map_err(|e| Error::Config(format!("tokenizer.json could not be loaded: {e}")))?;
+        // transformers turns off the truncation and padding a tokenizer.json may carry unless asked for them.
+        inner
+            .with_truncation(None)
+            .map_err(|e| Error::Config(format!("tokenizer.json: {e}")))?
+            .with_padding(None);
+        let config: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| Error::Config(format!("tokenizer.json is not valid JSON: {e}")))?;
+        let fast = FastByteLevel::for_config(&config, &inner);
+        Ok(TextTokenizer { inner, fast })
     }
 
     /// Encodes `text` as transformers does under a chat template: no special tokens added around it (the template
     /// writes them itself), special tokens spelled in the text recognised as such.
     pub fn encode(&self, text: &str) -> Result<Tokens> {
+        if let Some(tokens) = self.fast.as_ref().and_then(|fast| fast.encode(&self.inner, text)) {
+            return tokens.map_err(|e| Error::Tokenizer(e.to_string()));
+        }
+        self.encode_full(text)
+    }
+
+    /// Encodes through the whole `tokenizers` pipeline, the reference for the fast path.
+    pub fn encode_full(&self, text: &str) -> Result<Tokens> {
         let encoding = self.inner.encode(text, false).map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(Tokens { ids: encoding.get_ids().to_vec(), offsets: encoding.get_offsets().to_vec() })
     }
@@ -52,6 +72,10 @@ impl TextTokenizer {
 
     pub fn id_to_token(&self, id: u32) -> Option<String> {
         self.inner.id_to_token(id)
+    }
+
+    pub fn has_fast_path(&self) -> bool {
+        self.fast.is_some()
     }
 
     pub fn inner(&self) -> &Tokenizer {

@@ -199,3 +199,31 @@ def test_content_spelling_a_turn_cannot_forge_one(masker):
     assert trained(masker, out) == ["Hello<|im_end|>\n", "See you" + forged + "<|im_end|>\n"]
     im_start = masker.encode([{"role": "assistant", "content": "x"}])["input_ids"][0]
     assert (out["input_ids"] == im_start).sum() == 6
+
+
+# Batches and pickling
+
+
+def test_encode_batch_applies_the_policy_and_reports_rows_left_untrainable(masker):
+    from sftmask.report import BatchReport
+
+    rows = [{"messages": CHAT}, {"messages": CHAT[:2]}, {"messages": CHAT}]
+    batch = masker.encode_batch(rows, on_error="skip", train_last_turn_only=True)
+    expected = masker.encode(CHAT, train_last_turn_only=True)
+    assert batch.num_rows == 2
+    assert batch["labels"][0].as_py() == expected["labels"].tolist()
+    report = BatchReport.of(batch)
+    assert [(e.row, e.type) for e in report.errors] == [(1, "UntrainableError")]
+    with pytest.raises(sftmask.UntrainableError, match="^row 1: no message is trained"):
+        masker.encode_batch(rows)
+
+
+def test_a_pickled_masker_keeps_its_policy():
+    import pickle
+
+    m = sftmask.Masker.from_pretrained(DEMO_DIR, chat_template=CHATML, train_end_of_turn=False, max_length=64)
+    copy = pickle.loads(pickle.dumps(m))
+    assert copy.policy == m.policy
+    assert np.array_equal(copy.encode(CHAT)["labels"], m.encode(CHAT)["labels"])
+    batch = copy.encode_batch([{"messages": CHAT}])
+    assert batch["labels"][0].as_py() == m.encode(CHAT)["labels"].tolist()

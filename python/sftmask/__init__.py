@@ -4,6 +4,7 @@ from pathlib import Path
 
 from sftmask._native import ConfigError, InputError, SftmaskError, TemplateError, TokenizerError, UntrainableError
 from sftmask.masker import Masker
+from sftmask.report import BatchReport, RowError
 
 IGNORE_INDEX = -100
 
@@ -11,11 +12,13 @@ IGNORE_INDEX = -100
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
 __all__ = [
+    "BatchReport",
     "DEMO_DIR",
     "IGNORE_INDEX",
     "ConfigError",
     "InputError",
     "Masker",
+    "RowError",
     "SftmaskError",
     "TemplateError",
     "TokenizerError",

@@ -4,6 +4,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+
+REPORT_KEY: str
 
 class SftmaskError(ValueError): ...
 class TemplateError(SftmaskError): ...
@@ -36,3 +39,23 @@ class Masker:
         template_kwargs: Mapping[str, Any] | None = None,
         int64: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]: ...
+
+def encode_batch_arrow(
+    masker: Masker,
+    data: Any,
+    messages_column: str = "messages",
+    tools_column: str = "tools",
+    on_error: str = "raise",
+    threads: int | None = None,
+    add_generation_prompt: bool = False,
+    template_kwargs: Mapping[str, Any] | None = None,
+) -> pa.RecordBatch: ...
+def encode_batch_objects(
+    masker: Masker,
+    messages: list[Any],
+    tools: list[Any] | None = None,
+    on_error: str = "raise",
+    threads: int | None = None,
+    add_generation_prompt: bool = False,
+    template_kwargs: Mapping[str, Any] | None = None,
+) -> pa.RecordBatch: ...

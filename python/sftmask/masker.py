@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from sftmask import _native
-from sftmask._native import ConfigError
+from sftmask._native import ConfigError, InputError
 
 # Files a tokenizer directory needs; the hub download fetches only these.
 TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"]
@@ -109,11 +110,19 @@ class Masker:
     """
 
     def __init__(
-        self, native: _native.Masker, *, name_or_path: str | None = None, dtype: str = "int32", **policy: Any
+        self,
+        native: _native.Masker,
+        source: tuple,
+        *,
+        name_or_path: str | None = None,
+        dtype: str = "int32",
+        **policy: Any,
     ) -> None:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'int32' or 'int64', got {dtype!r}")
         self._native = native
+        # What the masker was built from, so that pickling (datasets' num_proc, Ray) can rebuild it elsewhere.
+        self._source = source
         self.name_or_path = name_or_path
         self.dtype = dtype
         self.policy: dict[str, Any] = {**POLICY_DEFAULTS, **policy}
@@ -149,9 +158,9 @@ class Masker:
             max_length=max_length,
             truncation=truncation,
         )
-        directory = _resolve_directory(name_or_path, revision)
-        native = _native.Masker.from_dir(str(directory), _read_chat_template(chat_template), _native_policy(policy))
-        return cls(native, name_or_path=str(name_or_path), dtype=dtype, **policy)
+        directory = str(_resolve_directory(name_or_path, revision))
+        source = ("dir", directory, _read_chat_template(chat_template), _native_policy(policy))
+        return cls(_build(source), source, name_or_path=str(name_or_path), dtype=dtype, **policy)
 
     @classmethod
     def from_strings(
@@ -170,9 +179,8 @@ class Masker:
         _check_policy_names(policy, "from_strings")
         if isinstance(tokenizer_config, Mapping):
             tokenizer_config = json.dumps(tokenizer_config)
-        template = _read_chat_template(chat_template)
-        native = _native.Masker.from_strings(tokenizer_json, tokenizer_config, template, _native_policy(policy))
-        return cls(native, dtype=dtype, **policy)
+        source = ("strings", tokenizer_json, tokenizer_config, _read_chat_template(chat_template), _native_policy(policy))
+        return cls(_build(source), source, dtype=dtype, **policy)
 
     @property
     def has_generation_tags(self) -> bool:
@@ -261,6 +269,75 @@ class Masker:
         )
         return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids), "labels": labels}
 
+    def encode_batch(
+        self,
+        data: Any,
+        *,
+        messages_column: str = "messages",
+        tools_column: str = "tools",
+        on_error: str = "raise",
+        threads: int | None = None,
+        **template_kwargs: Any,
+    ) -> pa.RecordBatch:
+        """Encodes many conversations in parallel (Rust threads, the GIL released), keeping their order.
+
+        `data` is a `pyarrow.Table` or `RecordBatch`, anything exporting the Arrow PyCapsule interface (a polars
+        DataFrame, ...), a list of rows (dicts with a `messages_column` and an optional `tools_column`), or a
+        Hugging Face `datasets` batch (a dict of columns). Messages may be lists of message structs or JSON text;
+        tools lists of schemas or JSON text.
+
+        Returns a `pyarrow.RecordBatch` with `input_ids` and `labels` (`list<int32>`, `-100` where not trained),
+        `num_tokens` and `num_trained_tokens`. The flat token buffers are reachable without copying:
+        `batch["labels"].values.to_numpy()` and `batch["labels"].offsets.to_numpy()`.
+
+        `on_error`: `"raise"` fails with the first bad row's error, naming the row; `"skip"` leaves bad rows out;
+        `"null"` keeps them with null outputs. `BatchReport.of(batch)` tells which rows failed and why; a row left
+        with nothing to train (`UntrainableError`) is such a row. `threads` defaults to every core.
+
+        Keyword arguments named like a policy option (`max_length=`, `train_last_turn_only=`, ...) override the
+        masker's policy for this call; the others become template variables.
+        """
+        if on_error not in ("raise", "skip", "null"):
+            raise ValueError(f"on_error must be 'raise', 'skip' or 'null', got {on_error!r}")
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        policy = {k: template_kwargs.pop(k) for k in list(template_kwargs) if k in POLICY_DEFAULTS}
+        options = dict(
+            on_error=on_error,
+            threads=threads,
+            template_kwargs=template_kwargs,
+            policy=_native_policy(policy) if policy else None,
+        )
+        if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
+            return _native.encode_batch_arrow(
+                self._native, data, messages_column=messages_column, tools_column=tools_column, **options
+            )
+        if isinstance(data, Mapping):  # a `datasets` batch: a dict of columns
+            if messages_column not in data:
+                raise InputError(f"column {messages_column!r} not found; the columns are: {', '.join(data)}")
+            messages, tools = list(data[messages_column]), data.get(tools_column)
+        elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
+            rows = list(data)
+            for index, row in enumerate(rows):
+                if not isinstance(row, Mapping) or messages_column not in row:
+                    raise InputError(f"row {index}: expected a mapping with a {messages_column!r} field")
+            messages = [row[messages_column] for row in rows]
+            tools = [row.get(tools_column) for row in rows]
+        else:
+            raise TypeError(f"encode_batch cannot read a {type(data).__name__}; pass an Arrow table or a list of rows")
+        tools = None if tools is None else list(tools)
+        return _native.encode_batch_objects(self._native, messages, tools, **options)
+
+    def __call__(self, batch: Any, **options: Any) -> pa.Table:
+        """`encode_batch` returning a `pyarrow.Table`, the form `datasets.Dataset.map` takes:
+
+        `dataset.with_format("arrow").map(masker, batched=True, remove_columns=dataset.column_names)`
+        """
+        return pa.Table.from_batches([self.encode_batch(batch, **options)])
+
+    def __reduce__(self):
+        return (_restore, (self._source, self.name_or_path, self.dtype, self.policy))
+
     def decode(self, ids: Sequence[int] | np.ndarray, *, skip_special_tokens: bool = False) -> str:
         """Token ids back to text, with the tokenizer's own decoder."""
         return self._native.decode([int(i) for i in ids], skip_special_tokens)
@@ -273,3 +350,15 @@ def _check_policy_names(options: Mapping[str, Any], where: str) -> None:
     unknown = sorted(set(options) - set(POLICY_DEFAULTS))
     if unknown:
         raise TypeError(f"{where}() got unexpected keyword arguments: {', '.join(unknown)}")
+
+
+def _build(source: tuple) -> _native.Masker:
+    """The native masker for what a masker is built from: `("dir", directory, template, policy)` or
+    `("strings", tokenizer_json, tokenizer_config, template, policy)`."""
+    kind, *args = source
+    return _native.Masker.from_dir(*args) if kind == "dir" else _native.Masker.from_strings(*args)
+
+
+def _restore(source: tuple, name_or_path: str | None, dtype: str, policy: dict[str, Any]) -> Masker:
+    """Rebuilds a pickled masker from what it was built from."""
+    return Masker(_build(source), source, name_or_path=name_or_path, dtype=dtype, **policy)

@@ -1,0 +1,43 @@
+"""What happened to each row of an `encode_batch` call, read back from the batch it returned."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from sftmask._native import REPORT_KEY
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    """Index of the row in the input."""
+    type: str
+    """The exception class it would have raised: `TemplateError`, `InputError`, ..."""
+    message: str
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    rows_in: int
+    rows_out: int
+    on_error: str
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> list[RowError]:
+        """Rows left out of the output (`on_error="skip"`)."""
+        return self.errors if self.on_error == "skip" else []
+
+    @classmethod
+    def of(cls, batch: pa.RecordBatch | pa.Table) -> BatchReport:
+        """The report `encode_batch` stored in the schema metadata of `batch`."""
+        metadata = batch.schema.metadata or {}
+        raw = metadata.get(REPORT_KEY.encode())
+        if raw is None:
+            raise ValueError("this batch carries no sftmask report (was it made by encode_batch?)")
+        data = json.loads(raw)
+        errors = [RowError(**e) for e in data.pop("errors")]
+        return cls(errors=errors, **data)

@@ -1,0 +1,180 @@
+//! PyO3 bindings of the batch engine: Arrow or Python rows in, a pyarrow `RecordBatch` out.
+//!
+//! Output buffers are built once in Rust and handed to pyarrow through the Arrow C data interface: pyarrow
+//! references them, nothing is copied, and numpy views of the flat values need no copy either.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int32Array, ListArray, RecordBatch};
+use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use pyo3_arrow::{PyRecordBatch, PyTable};
+
+use crate::arrow_values::is_conversation_type;
+use crate::batch::{encode_rows, ArrowRows, EncodedBatch, OnError, Rows, ValueRows};
+use crate::error::Error;
+use crate::py::{render_options, to_py_err, to_value, training_policy, PyMasker};
+
+/// Key of the schema metadata entry that reports what happened to each row.
+pub const REPORT_KEY: &str = "sftmask";
+
+fn token_list(values: Vec<i32>, offsets: &[i32], nulls: Option<NullBuffer>) -> ArrayRef {
+    let item = Arc::new(Field::new("item", DataType::Int32, false));
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets.to_vec()));
+    Arc::new(ListArray::new(item, offsets, Arc::new(Int32Array::from(values)), nulls))
+}
+
+/// The report stored in the schema metadata: rows in and out, and every failed row with its cause.
+fn report_json(batch: &EncodedBatch, on_error: &str) -> String {
+    let errors: Vec<serde_json::Value> = batch
+        .errors
+        .iter()
+        .map(|e| serde_json::json!({"row": e.row, "type": e.error.kind_name(), "message": e.error.message()}))
+        .collect();
+    serde_json::json!({
+        "rows_in": batch.rows_in,
+        "rows_out": batch.rows_out(),
+        "on_error": on_error,
+        "errors": errors,
+    })
+    .to_string()
+}
+
+fn to_record_batch(batch: EncodedBatch, on_error: &str) -> PyResult<RecordBatch> {
+    let report = report_json(&batch, on_error);
+    let nulls = (!batch.valid.is_empty()).then(|| NullBuffer::from(batch.valid.clone()));
+    let list_type = DataType::List(Arc::new(Field::new("item", DataType::Int32, false)));
+    let schema: SchemaRef = Arc::new(
+        Schema::new(vec![
+            Field::new("input_ids", list_type.clone(), true),
+            Field::new("labels", list_type, true),
+            Field::new("num_tokens", DataType::Int32, false),
+            Field::new("num_trained_tokens", DataType::Int32, false),
+        ])
+        .with_metadata([(REPORT_KEY.to_string(), report)].into()),
+    );
+    let columns = vec![
+        token_list(batch.input_ids, &batch.offsets, nulls.clone()),
+        token_list(batch.labels, &batch.offsets, nulls),
+        Arc::new(Int32Array::from(batch.num_tokens)) as ArrayRef,
+        Arc::new(Int32Array::from(batch.num_trained_tokens)) as ArrayRef,
+    ];
+    RecordBatch::try_new(schema, columns).map_err(|e| to_py_err(Error::Input(e.to_string())))
+}
+
+/// Finds the messages and tools columns of each chunk and checks their types.
+fn arrow_rows(batches: Vec<RecordBatch>, schema: &Schema, messages_column: &str, tools_column: &str) -> PyResult<ArrowRows> {
+    let column_names = || schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
+    let messages_index = schema.index_of(messages_column).map_err(|_| {
+        to_py_err(Error::Input(format!("column '{messages_column}' not found; the columns are: {}", column_names())))
+    })?;
+    let messages_type = schema.field(messages_index).data_type();
+    if !is_conversation_type(messages_type) {
+        return Err(to_py_err(Error::Input(format!(
+            "column '{messages_column}' has type {messages_type}; expected a list of message structs or JSON text"
+        ))));
+    }
+    let tools_index = schema.index_of(tools_column).ok();
+    let chunks = batches
+        .into_iter()
+        .map(|b| (b.column(messages_index).clone(), tools_index.map(|i| b.column(i).clone())))
+        .collect();
+    Ok(ArrowRows::new(chunks))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    py: Python<'_>,
+    masker: &PyMasker,
+    rows: &dyn Rows,
+    on_error: &str,
+    threads: Option<usize>,
+    add_generation_prompt: bool,
+    template_kwargs: Option<&Bound<'_, PyDict>>,
+    policy: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Py<PyAny>> {
+    let mut options = render_options(add_generation_prompt, template_kwargs)?;
+    if policy.is_some() {
+        options.policy = Some(training_policy(masker.masker().policy(), policy)?);
+    }
+    let policy: OnError = on_error.parse().map_err(to_py_err)?;
+    let masker = masker.masker();
+    let batch = py
+        .detach(|| encode_rows(masker, rows, &options, policy, threads.unwrap_or(0)))
+        .map_err(to_py_err)?;
+    let record_batch = to_record_batch(batch, on_error)?;
+    Ok(PyRecordBatch::new(record_batch).into_pyarrow(py)?.unbind())
+}
+
+/// Encodes the rows of an Arrow table or record batch (anything with `__arrow_c_stream__` or `__arrow_c_array__`).
+#[pyfunction]
+#[pyo3(signature = (masker, data, messages_column="messages", tools_column="tools", on_error="raise", threads=None, add_generation_prompt=false, template_kwargs=None, policy=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn encode_batch_arrow(
+    py: Python<'_>,
+    masker: &PyMasker,
+    data: &Bound<'_, PyAny>,
+    messages_column: &str,
+    tools_column: &str,
+    on_error: &str,
+    threads: Option<usize>,
+    add_generation_prompt: bool,
+    template_kwargs: Option<&Bound<'_, PyDict>>,
+    policy: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Py<PyAny>> {
+    let (batches, schema) = if data.hasattr("__arrow_c_stream__")? {
+        data.extract::<PyTable>()?.into_inner()
+    } else {
+        let batch = data.extract::<PyRecordBatch>()?.into_inner();
+        let schema = batch.schema();
+        (vec![batch], schema)
+    };
+    let rows = arrow_rows(batches, &schema, messages_column, tools_column)?;
+    run(py, masker, &rows, on_error, threads, add_generation_prompt, template_kwargs, policy)
+}
+
+/// Encodes conversations given as Python objects: `messages[i]` a list of message dicts (or its JSON text),
+/// `tools[i]` a list of tool schemas, their JSON text, or None.
+#[pyfunction]
+#[pyo3(signature = (masker, messages, tools=None, on_error="raise", threads=None, add_generation_prompt=false, template_kwargs=None, policy=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn encode_batch_objects(
+    py: Python<'_>,
+    masker: &PyMasker,
+    messages: &Bound<'_, PyList>,
+    tools: Option<&Bound<'_, PyList>>,
+    on_error: &str,
+    threads: Option<usize>,
+    add_generation_prompt: bool,
+    template_kwargs: Option<&Bound<'_, PyDict>>,
+    policy: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Py<PyAny>> {
+    if let Some(tools) = tools {
+        if tools.len() != messages.len() {
+            return Err(to_py_err(Error::Input(format!(
+                "{} rows of messages but {} rows of tools",
+                messages.len(),
+                tools.len()
+            ))));
+        }
+    }
+    let mut rows = Vec::with_capacity(messages.len());
+    for (row, item) in messages.iter().enumerate() {
+        // A value that cannot even be converted (a lone surrogate, ...) is that row's error, not the batch's.
+        let tools = tools.map(|t| t.get_item(row)).transpose()?;
+        rows.push(match (to_value(&item), tools.as_ref().map(to_value).transpose()) {
+            (Ok(m), Ok(t)) => Ok((m, t)),
+            (Err(e), _) | (_, Err(e)) => Err(Error::Input(e.value(py).to_string())),
+        });
+    }
+    run(py, masker, &ValueRows(rows), on_error, threads, add_generation_prompt, template_kwargs, policy)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(encode_batch_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_batch_objects, m)?)?;
+    m.add("REPORT_KEY", REPORT_KEY)?;
+    Ok(())
+}
