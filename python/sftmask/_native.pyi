@@ -13,13 +13,23 @@ class TemplateError(SftmaskError): ...
 class InputError(SftmaskError): ...
 class ConfigError(SftmaskError): ...
 class TokenizerError(SftmaskError): ...
+class UntrainableError(SftmaskError): ...
+
+# Policy options, as `Masker.from_dir(policy=...)` and the `policy=` of the encode functions take them:
+# {"mode": "auto" | "generation" | "turns", "roles_to_train": list[str], "train_end_of_turn": bool,
+#  "train_last_turn_only": bool, "train_field": str | None, "max_length": int | None,
+#  "truncation": "keep_start" | "keep_end" | "drop"}; any subset, the rest from the masker's policy.
+Policy = Mapping[str, Any]
 
 class Masker:
     @staticmethod
-    def from_dir(path: str, chat_template: str | None = None) -> Masker: ...
+    def from_dir(path: str, chat_template: str | None = None, policy: Policy | None = None) -> Masker: ...
     @staticmethod
     def from_strings(
-        tokenizer_json: str, tokenizer_config: str | None = None, chat_template: str | None = None
+        tokenizer_json: str,
+        tokenizer_config: str | None = None,
+        chat_template: str | None = None,
+        policy: Policy | None = None,
     ) -> Masker: ...
     def template_names(self) -> list[str]: ...
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str: ...
@@ -33,11 +43,14 @@ class Masker:
     ) -> str: ...
     def encode(
         self,
-        messages: Sequence[Mapping[str, Any]],
+        messages: Sequence[Mapping[str, Any]] | None,
         tools: Sequence[Mapping[str, Any]] | str | None = None,
         add_generation_prompt: bool = False,
         template_kwargs: Mapping[str, Any] | None = None,
         int64: bool = False,
+        policy: Policy | None = None,
+        prompt: str | Sequence[Mapping[str, Any]] | None = None,
+        completion: str | Sequence[Mapping[str, Any]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
 def encode_batch_arrow(
@@ -49,6 +62,7 @@ def encode_batch_arrow(
     threads: int | None = None,
     add_generation_prompt: bool = False,
     template_kwargs: Mapping[str, Any] | None = None,
+    policy: Policy | None = None,
 ) -> pa.RecordBatch: ...
 def encode_batch_objects(
     masker: Masker,
@@ -58,4 +72,5 @@ def encode_batch_objects(
     threads: int | None = None,
     add_generation_prompt: bool = False,
     template_kwargs: Mapping[str, Any] | None = None,
+    policy: Policy | None = None,
 ) -> pa.RecordBatch: ...
