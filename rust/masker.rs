@@ -247,8 +247,7 @@ impl Masker {
                 text.push_str(eos);
             }
         }
-        let start = plain.prompt.len();
-        let end = text.len();
-        (text, vec![start..end])
+        let completion = plain.prompt.len()..text.len();
+        (text, std::iter::once(completion).collect())
     }
 }

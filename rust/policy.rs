@@ -171,8 +171,8 @@ fn train_flag(value: &Value) -> Result<bool> {
     match value.kind() {
         ValueKind::Bool => Ok(value.is_true()),
         ValueKind::Number => match f64::try_from(value.clone()) {
-            Ok(w) if w == 0.0 => Ok(false),
-            Ok(w) if w == 1.0 => Ok(true),
+            Ok(0.0) => Ok(false),
+            Ok(1.0) => Ok(true),
             _ => Err(Error::Input(format!(
                 "must be true/false or a weight of 0 or 1, got {value} (labels select tokens; they cannot scale the loss)"
             ))),

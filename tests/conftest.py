@@ -38,6 +38,18 @@ def corpus() -> list[tuple[str, int, dict]]:
     return load_corpus()
 
 
+def trained_texts(masker, encoded: dict) -> list[str]:
+    """The trained tokens of an encoded row, decoded: one string per run of consecutive trained tokens."""
+    runs, current = [], []
+    for token, label in zip(encoded["input_ids"].tolist(), encoded["labels"].tolist()):
+        if label != -100:
+            current.append(token)
+        elif current:
+            runs.append(masker.decode(current))
+            current = []
+    return runs + ([masker.decode(current)] if current else [])
+
+
 def pytest_terminal_summary(terminalreporter):
     if REPORT:
         terminalreporter.section("sftmask reference comparisons")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPORT, shared_path
+from conftest import REPORT, shared_path, trained_texts
 
 import sftmask
 
@@ -26,20 +26,6 @@ def masker(name: str, template: str | None = None) -> sftmask.Masker:
         chat_template = shared_path("templates", template) if template else None
         _cache[key] = sftmask.Masker.from_pretrained(shared_path("tokenizers", name), chat_template=chat_template)
     return _cache[key]
-
-
-def trained_texts(m: sftmask.Masker, out: dict) -> list[str]:
-    """The trained tokens decoded, one string per run of consecutive trained tokens."""
-    runs, current = [], []
-    for token, label in zip(out["input_ids"].tolist(), out["labels"].tolist()):
-        if label != -100:
-            current.append(token)
-        elif current:
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    return [m.decode(run) for run in runs]
 
 
 @pytest.mark.parametrize("name", sorted(OWN_VS_TAGGED))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import trained_texts as trained
+
 import sftmask
 from sftmask import DEMO_DIR
 
@@ -25,18 +27,6 @@ CHAT = [
 @pytest.fixture(scope="module")
 def masker() -> sftmask.Masker:
     return sftmask.Masker.from_pretrained(DEMO_DIR, chat_template=CHATML)
-
-
-def trained(m: sftmask.Masker, out: dict) -> list[str]:
-    """The trained text, one string per run of consecutive trained tokens."""
-    runs, current = [], []
-    for token, label in zip(out["input_ids"].tolist(), out["labels"].tolist()):
-        if label != -100:
-            current.append(token)
-        elif current:
-            runs.append(m.decode(current))
-            current = []
-    return runs + ([m.decode(current)] if current else [])
 
 
 def test_default_trains_assistant_turns_with_their_end_of_turn(masker):
