@@ -15,6 +15,7 @@ pub mod masker;
 pub mod policy;
 pub mod pretokenize;
 pub mod pyfmt;
+pub mod sanitize;
 pub mod spans;
 pub mod template;
 pub mod tokenize;

@@ -10,9 +10,10 @@ use crate::conversation::{Conversation, PlainText};
 use crate::eot::without_end_of_turn;
 use crate::error::{Error, Result};
 use crate::policy::{assistant_messages, Mode, Policy};
+use crate::sanitize::Sanitizer;
 use crate::spans::{labels, trained_tokens};
 use crate::template::{ChatTemplate, RenderLimits, Rendered};
-use crate::tokenize::TextTokenizer;
+use crate::tokenize::{TextTokenizer, Tokens};
 use crate::truncate::truncate;
 use crate::turns::TurnLocator;
 
@@ -43,6 +44,8 @@ impl Encoded {
 pub struct Masker {
     /// Named templates; a single template is named `default`.
     templates: Vec<(String, ChatTemplate)>,
+    /// For each template, what `sanitize_control_tokens` marks in the data it renders.
+    sanitizers: Vec<Sanitizer>,
     tokenizer: TextTokenizer,
     special_tokens: Vec<(String, Value)>,
     /// The tokenizer's special tokens, longest first: what `train_end_of_turn=False` leaves untrained.
@@ -62,6 +65,9 @@ impl Masker {
             None => files.chat_templates()?,
         };
         let limits = RenderLimits::default();
+        let tokenizer = TextTokenizer::from_json(&files.tokenizer_json)?;
+        let added_tokens = tokenizer.added_tokens();
+        let sanitizers = sources.iter().map(|(_, source)| Sanitizer::new(source, &added_tokens)).collect();
         let templates = sources
             .into_iter()
             .map(|(name, source)| {
@@ -70,9 +76,8 @@ impl Masker {
             })
             .collect::<Result<Vec<_>>>()?;
         let special_tokens = files.special_tokens().into_iter().map(|(name, token)| (name, Value::from(token))).collect();
-        let tokenizer = TextTokenizer::from_json(&files.tokenizer_json)?;
         let end_of_turn_tokens = tokenizer.special_tokens();
-        Ok(Masker { templates, tokenizer, special_tokens, end_of_turn_tokens, policy: Policy::default() })
+        Ok(Masker { templates, sanitizers, tokenizer, special_tokens, end_of_turn_tokens, policy: Policy::default() })
     }
 
     /// The same masker with `policy` as the policy of every call that does not bring its own.
@@ -112,6 +117,12 @@ impl Masker {
             .ok_or_else(|| Error::Template("this tokenizer has several chat templates and none is named 'default'".into()))
     }
 
+    fn sanitizer_for(&self, has_tools: bool) -> Result<&Sanitizer> {
+        let template = self.template_for(has_tools)?;
+        let index = self.templates.iter().position(|(_, t)| std::ptr::eq(t, template)).expect("a template of this masker");
+        Ok(&self.sanitizers[index])
+    }
+
     /// The variables the template sees, as transformers passes them.
     fn context(&self, conversation: &Conversation, options: &RenderOptions) -> Value {
         self.context_for(conversation.messages.clone(), conversation, options.add_generation_prompt, options)
@@ -141,11 +152,19 @@ impl Masker {
     pub fn encode(&self, conversation: &Conversation, options: &RenderOptions) -> Result<Encoded> {
         let policy = options.policy.as_ref().unwrap_or(&self.policy);
         let (text, mut spans, tokens) = match &conversation.plain {
+            Some(_) if policy.sanitize_control_tokens => {
+                return Err(Error::Input(
+                    "sanitize_control_tokens applies to chat rows; plain-text prompt-completion rows are tokenized \
+                     as the tokenizer does by default"
+                        .into(),
+                ))
+            }
             Some(plain) => {
                 let (text, spans) = self.plain_text(plain, policy);
                 let tokens = self.tokenizer.encode_plain(&text)?;
                 (text, spans, tokens)
             }
+            None if policy.sanitize_control_tokens => self.sanitized_chat_spans(conversation, options, policy)?,
             None => {
                 let (text, spans) = self.chat_spans(conversation, options, policy)?;
                 let tokens = self.tokenizer.encode(&text)?;
@@ -204,6 +223,27 @@ impl Masker {
             return Ok((rendered.text, rendered.generation_spans));
         }
         self.locate_turns(template, conversation, options, &selected)
+    }
+
+    /// [`Masker::chat_spans`] on the data with its control tokens marked, encoded with them as plain text.
+    fn sanitized_chat_spans(
+        &self,
+        conversation: &Conversation,
+        options: &RenderOptions,
+        policy: &Policy,
+    ) -> Result<(String, Vec<Range<usize>>, Tokens)> {
+        let sanitizer = self.sanitizer_for(conversation.tools.is_some())?;
+        let marked = Conversation {
+            messages: sanitizer.mark(&conversation.messages),
+            tools: conversation.tools.as_ref().map(|tools| sanitizer.mark(tools)),
+            ..conversation.clone()
+        };
+        let template_kwargs = options.template_kwargs.iter().map(|(k, v)| (k.clone(), sanitizer.mark(v))).collect();
+        let options = RenderOptions { template_kwargs, ..options.clone() };
+        let (text, spans) = self.chat_spans(&marked, &options, policy)?;
+        let sanitized = sanitizer.encode(&self.tokenizer, &text)?;
+        let spans = spans.into_iter().map(|span| sanitized.unmark(span)).collect();
+        Ok((sanitized.text, spans, sanitized.tokens))
     }
 
     /// Renders the chat and finds the turn of each selected message in it.

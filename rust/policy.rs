@@ -40,6 +40,9 @@ pub struct Policy {
     pub train_field: Option<String>,
     pub max_length: Option<usize>,
     pub truncation: Truncation,
+    /// Encode control tokens spelled inside the data (`<|im_start|>` in a message) as plain text, as transformers'
+    /// `sanitize_control_tokens=True` does.
+    pub sanitize_control_tokens: bool,
 }
 
 impl Default for Policy {
@@ -52,6 +55,7 @@ impl Default for Policy {
             train_field: Some("train".into()),
             max_length: None,
             truncation: Truncation::KeepStart,
+            sanitize_control_tokens: false,
         }
     }
 }
@@ -99,6 +103,7 @@ impl Policy {
             }
             "train_end_of_turn" => self.train_end_of_turn = boolean(value)?,
             "train_last_turn_only" => self.train_last_turn_only = boolean(value)?,
+            "sanitize_control_tokens" => self.sanitize_control_tokens = boolean(value)?,
             "train_field" => self.train_field = if value.is_none() { None } else { Some(string(value)?.to_string()) },
             "max_length" => {
                 self.max_length = if value.is_none() {
@@ -113,7 +118,8 @@ impl Policy {
             other => {
                 return Err(Error::Input(format!(
                     "is unknown; the policy options are mode, roles_to_train, train_end_of_turn, \
-                     train_last_turn_only, train_field, max_length and truncation (got '{other}')"
+                     train_last_turn_only, train_field, max_length, truncation and sanitize_control_tokens \
+                     (got '{other}')"
                 )))
             }
         }

@@ -54,6 +54,29 @@ impl TextTokenizer {
         Ok(Tokens { ids: encoding.get_ids().to_vec(), offsets: encoding.get_offsets().to_vec() })
     }
 
+    /// Encodes `text` as plain text, matching none of the added tokens (special or not): normalizer,
+    /// pre-tokenizer and model only, as transformers' `_encode_without_added_tokens` does.
+    pub fn encode_without_added_tokens(&self, text: &str) -> Result<Tokens> {
+        use tokenizers::{Model, Normalizer, OffsetType, PreTokenizedString, PreTokenizer};
+        let error = |e: tokenizers::Error| Error::Tokenizer(e.to_string());
+        let mut pieces = PreTokenizedString::from(text);
+        if let Some(normalizer) = self.inner.get_normalizer() {
+            pieces.normalize(|s| normalizer.normalize(s)).map_err(error)?;
+        }
+        if let Some(pre_tokenizer) = self.inner.get_pre_tokenizer() {
+            pre_tokenizer.pre_tokenize(&mut pieces).map_err(error)?;
+        }
+        let model = self.inner.get_model();
+        pieces.tokenize(|s| model.tokenize(s.get())).map_err(error)?;
+        let encoding = pieces.into_encoding(None, 0, OffsetType::Byte).map_err(error)?;
+        Ok(Tokens { ids: encoding.get_ids().to_vec(), offsets: encoding.get_offsets().to_vec() })
+    }
+
+    /// The tokenizer's added tokens and whether each is special.
+    pub fn added_tokens(&self) -> Vec<(String, bool)> {
+        self.inner.get_added_tokens_decoder().into_values().map(|t| (t.content, t.special)).collect()
+    }
+
     /// The text of the tokenizer's special added tokens (`<|im_end|>`, `</s>`, ...), longest first.
     pub fn special_tokens(&self) -> Vec<String> {
         let mut tokens: Vec<String> =

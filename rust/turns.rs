@@ -80,8 +80,16 @@ impl<'a> TurnLocator<'a> {
 
     /// The bytes of R that message `k` is trained on: from the end of its header to the end of its turn.
     pub fn turn(&self, k: usize) -> Result<Range<usize>> {
-        let (start, end) = if role(&self.messages[k]) == "assistant" {
-            let header = self.probe(k, true)?;
+        // A template that cannot render the generation prompt alone (it reads messages[0]) says nothing about
+        // the header of a first assistant message: that one is found like any other role's.
+        let prompt = match role(&self.messages[k]) == "assistant" {
+            true => match self.probe(k, true) {
+                Err(_) if k == 0 => None,
+                prompt => Some(prompt?),
+            },
+            false => None,
+        };
+        let (start, end) = if let Some(header) = prompt {
             let start = self.assistant_start(k, &header.text)?;
             (start, self.end_of(k, start, &header.text)?)
         } else {
@@ -239,10 +247,17 @@ impl<'a> TurnLocator<'a> {
         if let Some(trace) = self.probes.borrow().get(&(m, generation_prompt)) {
             return Ok(trace.clone());
         }
-        if self.aligning.get() && !generation_prompt {
+        if self.aligning.get() && !generation_prompt && m > 0 {
             return self.traced_probe(m);
         }
-        let trace = Rc::new((self.render_text)(&self.messages[..m], generation_prompt).map_err(|e| probe_error(m, e))?);
+        let trace = match (self.render_text)(&self.messages[..m], generation_prompt) {
+            Ok(trace) => trace,
+            // Many templates read messages[0] and cannot render no message: nothing precedes the first message,
+            // and what the template writes before it counts as its header.
+            Err(_) if m == 0 && !generation_prompt => Trace::default(),
+            Err(e) => return Err(probe_error(m, e)),
+        };
+        let trace = Rc::new(trace);
         self.probes.borrow_mut().insert((m, generation_prompt), trace.clone());
         Ok(trace)
     }

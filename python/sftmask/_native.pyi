@@ -18,7 +18,8 @@ class UntrainableError(SftmaskError): ...
 # Policy options, as `Masker.from_dir(policy=...)` and the `policy=` of the encode functions take them:
 # {"mode": "auto" | "generation" | "turns", "roles_to_train": list[str], "train_end_of_turn": bool,
 #  "train_last_turn_only": bool, "train_field": str | None, "max_length": int | None,
-#  "truncation": "keep_start" | "keep_end" | "drop"}; any subset, the rest from the masker's policy.
+#  "truncation": "keep_start" | "keep_end" | "drop", "sanitize_control_tokens": bool}; any subset, the rest from
+#  the masker's policy.
 Policy = Mapping[str, Any]
 
 class Masker:

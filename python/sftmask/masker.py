@@ -77,6 +77,7 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "train_field": "train",
     "max_length": None,
     "truncation": "keep_start",
+    "sanitize_control_tokens": False,
 }
 
 
@@ -105,6 +106,9 @@ class Masker:
       message; `None` to ignore such fields (default `"train"`).
     - `max_length`, `truncation`: at most `max_length` tokens, keeping the start (`"keep_start"`), the end
       (`"keep_end"`), or refusing longer rows (`"drop"`).
+    - `sanitize_control_tokens`: encode control tokens spelled inside the data (`<|im_start|>` in a message) as
+      plain text, as transformers' `apply_chat_template(sanitize_control_tokens=True)` does (default False: they
+      are encoded as the special tokens they spell, as transformers does by default).
 
     A row left with no trained token raises `UntrainableError` rather than yielding all `-100` labels.
     """
@@ -142,6 +146,7 @@ class Masker:
         train_field: str | None = "train",
         max_length: int | None = None,
         truncation: str = "keep_start",
+        sanitize_control_tokens: bool = False,
     ) -> Masker:
         """Loads `tokenizer.json`, `tokenizer_config.json` and `chat_template.jinja` from a local directory, or from
         the Hugging Face Hub when `name_or_path` is a repository id (needs `pip install 'sftmask[hub]'`).
@@ -157,6 +162,7 @@ class Masker:
             train_field=train_field,
             max_length=max_length,
             truncation=truncation,
+            sanitize_control_tokens=sanitize_control_tokens,
         )
         directory = str(_resolve_directory(name_or_path, revision))
         source = ("dir", directory, _read_chat_template(chat_template), _native_policy(policy))
@@ -217,6 +223,7 @@ class Masker:
         train_field: str | None = _UNSET,
         max_length: int | None = _UNSET,
         truncation: str = _UNSET,
+        sanitize_control_tokens: bool = _UNSET,
         **template_kwargs: Any,
     ) -> dict[str, np.ndarray]:
         """Renders, tokenizes and labels one row.
@@ -243,6 +250,7 @@ class Masker:
                 ("train_field", train_field),
                 ("max_length", max_length),
                 ("truncation", truncation),
+                ("sanitize_control_tokens", sanitize_control_tokens),
             )
             if value is not _UNSET
         }
