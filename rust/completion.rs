@@ -18,7 +18,8 @@ impl Conversation {
             }
             let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
             let plain = PlainText { prompt: text(prompt), completion: text(completion) };
-            return Ok(Conversation { messages: Value::from(Vec::<Value>::new()), tools: None, completion_start: 0, plain: Some(plain) });
+            let messages = Value::from(Vec::<Value>::new());
+            return Ok(Conversation { messages, tools: None, completion_start: 0, plain: Some(plain) });
         }
         let prompt = as_messages(prompt, "user");
         let completion = as_messages(completion, "assistant");

@@ -129,7 +129,13 @@ impl Masker {
     }
 
     /// The variables for rendering `messages` (the conversation's or a part of them) with the conversation's tools.
-    fn context_for(&self, messages: Value, conversation: &Conversation, add_generation_prompt: bool, options: &RenderOptions) -> Value {
+    fn context_for(
+        &self,
+        messages: Value,
+        conversation: &Conversation,
+        add_generation_prompt: bool,
+        options: &RenderOptions,
+    ) -> Value {
         let mut vars: Vec<(String, Value)> = vec![
             ("messages".into(), messages),
             ("tools".into(), conversation.tools.clone().unwrap_or(Value::from(()))),
@@ -190,7 +196,12 @@ impl Masker {
     }
 
     /// The text to tokenize and its trained byte ranges, for a chat.
-    fn chat_spans(&self, conversation: &Conversation, options: &RenderOptions, policy: &Policy) -> Result<(String, Vec<Range<usize>>)> {
+    fn chat_spans(
+        &self,
+        conversation: &Conversation,
+        options: &RenderOptions,
+        policy: &Policy,
+    ) -> Result<(String, Vec<Range<usize>>)> {
         let template = self.template_for(conversation.tools.is_some())?;
         let selected = policy.select(conversation)?;
         if !selected.contains(&true) {
@@ -262,8 +273,8 @@ impl Masker {
         };
         let (text_only, traced) = (render(false), render(true));
         let messages: Vec<Value> = conversation.messages.try_iter().map_err(|e| Error::Input(e.to_string()))?.collect();
-        let roles: Vec<String> =
-            messages.iter().map(|m| m.get_attr("role").ok().and_then(|r| r.as_str().map(String::from)).unwrap_or_default()).collect();
+        let role = |m: &Value| m.get_attr("role").ok().and_then(|r| r.as_str().map(String::from)).unwrap_or_default();
+        let roles: Vec<String> = messages.iter().map(role).collect();
         let locator = TurnLocator::new(messages, full, options.add_generation_prompt, &text_only, &traced);
         let mut spans: Vec<Range<usize>> = Vec::new();
         for k in (0..selected.len()).filter(|&k| selected[k]) {

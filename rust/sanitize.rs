@@ -85,7 +85,8 @@ impl Sanitizer {
     /// Encodes a render of marked data: marked control tokens as plain text, everything else normally.
     pub fn encode(&self, tokenizer: &TextTokenizer, marked: &str) -> Result<Sanitized> {
         let newline = tokenizer.encode("\n")?.ids;
-        let mut out = Sanitized { text: String::with_capacity(marked.len()), tokens: Tokens::default(), marker_positions: Vec::new() };
+        let text = String::with_capacity(marked.len());
+        let mut out = Sanitized { text, tokens: Tokens::default(), marker_positions: Vec::new() };
         let push = |out: &mut Sanitized, piece: &str, as_text: bool, first: bool| -> Result<()> {
             let tokens = if first { tokenizer.encode(piece)? } else { encode_piece(tokenizer, piece, as_text, &newline)? };
             if as_text && tokenizer.token_to_id(piece).is_some_and(|id| tokens.ids.contains(&id)) {

@@ -2,16 +2,17 @@
 //!
 //! With R the render of all n messages, `P(m)` the render of the first m messages and `G(k)` that of the first k
 //! with the generation prompt:
-//! - an assistant turn starts where `G(k)` ends, after the header the model is prompted with;
+//! - an assistant turn starts where `G(k)` ends, after the header the model is prompted with; other roles have
+//!   no generation prompt, and their header is what renders of the message with other contents share;
 //! - a turn ends where `P(k + 1)` ends: when message k is the last one, the render stops right after what the
 //!   model writes for it (reasoning, content, tool calls, end-of-turn tokens).
 //!
 //! When a probe is a prefix of R, its end is a position in R. A template that renders a message differently once
 //! more messages follow (Qwen3 drops the reasoning of answered turns) makes probes diverge from R. The turn is then
 //! looked for verbatim at its start in R, and failing that its end is carried into R by template structure
-//! ([`align_end`]), searching only between the turn's start and the next position known exactly. Whatever
-//! cannot be carried over this way is an error naming the reason, never a guess. Probes render the messages
-//! themselves, so text inside a message that spells a header cannot move a boundary.
+//! ([`align_end`]), searching only between the turn's start and where the next message's content shows in R.
+//! Whatever cannot be carried over this way is an error naming the reason, never a guess. Probes render the
+//! messages themselves, so text inside a message that spells a header cannot move a boundary.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -25,10 +26,10 @@ use crate::conversation::map_value;
 use crate::error::{Error, Result};
 use crate::template::Trace;
 
-/// Renders a list of messages with the conversation's tools and variables: `(messages, add_generation_prompt)`.
 /// A private-use character that templates print as it is (`tojson` too) and data practically never holds.
 const MARK: char = '\u{F0010}';
 
+/// Renders a list of messages with the conversation's tools and variables: `(messages, add_generation_prompt)`.
 pub type RenderFn<'a> = dyn Fn(&[Value], bool) -> Result<Trace> + 'a;
 
 pub struct TurnLocator<'a> {
@@ -116,7 +117,9 @@ impl<'a> TurnLocator<'a> {
         let at = self.start_of(k)?;
         if !self.full[at..].starts_with(opening) {
             return Err(Error::Template(format!(
-                "the template does not open it with the generation prompt {opening:?} in the full conversation"
+                "the template does not open it with the generation prompt {opening:?} in the full conversation \
+                 (a template variable that changes only the generation prompt, such as enable_thinking=False, \
+                 makes the prompt differ from the turns before the last)"
             )));
         }
         Ok(at + opening.len())
@@ -236,7 +239,11 @@ impl<'a> TurnLocator<'a> {
             messages.push(with_content(&self.messages[k], replacement));
             let probe = (self.render_text)(&messages, false).map_err(|e| probe_error(k + 1, e))?;
             let alone = probe.text.strip_prefix(before).ok_or_else(|| {
-                Error::Template("its header cannot be told from its content: the template renders earlier messages differently when its content changes".into())
+                Error::Template(
+                    "its header cannot be told from its content: the template renders earlier messages differently \
+                     when its content changes"
+                        .into(),
+                )
             })?;
             len = len.min(common_prefix_len(segment, alone));
         }

@@ -290,3 +290,12 @@ def test_sanitized_control_tokens_keep_the_turns():
     assert trained_texts(own, plain) == trained_texts(own, sanitized) == expected
     im_end = own.encode([{"role": "assistant", "content": ""}])["input_ids"][-2]
     assert (plain["input_ids"] == im_end).sum() == 4 and (sanitized["input_ids"] == im_end).sum() == 2
+
+
+def test_a_generation_prompt_that_earlier_turns_do_not_open_with_is_an_error():
+    own = masker("qwen3")
+    chat = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "<b>"}, {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}]
+    # enable_thinking=False adds an empty <think> block to the prompt, which the first answer is not rendered with.
+    with pytest.raises(sftmask.TemplateError, match=r"^message 1 \(assistant\): .*enable_thinking"):
+        own.encode(chat, enable_thinking=False)
+    assert trained_texts(own, own.encode(chat, enable_thinking=False, train_last_turn_only=True)) == ["d<|im_end|>\n"]
