@@ -196,6 +196,20 @@ impl PyMasker {
         self.inner.template_names().into_iter().map(String::from).collect()
     }
 
+    /// Token ids of a text, as the chat template's output is tokenized (no special tokens added). With
+    /// `full_pipeline=True` the `tokenizers` pipeline is used even where sftmask's faster path applies.
+    #[pyo3(signature = (text, full_pipeline=false))]
+    fn token_ids(&self, py: Python<'_>, text: &str, full_pipeline: bool) -> PyResult<Vec<u32>> {
+        let tokenizer = self.inner.tokenizer();
+        let tokens = py.detach(|| if full_pipeline { tokenizer.encode_full(text) } else { tokenizer.encode(text) });
+        Ok(tokens.map_err(to_py_err)?.ids)
+    }
+
+    /// Whether this tokenizer takes sftmask's fast path (byte-level BPE configurations it reproduces exactly).
+    fn has_fast_tokenizer(&self) -> bool {
+        self.inner.tokenizer().has_fast_path()
+    }
+
     /// Decodes token ids back to text with the tokenizer's decoder.
     #[pyo3(signature = (ids, skip_special_tokens=false))]
     fn decode(&self, ids: Vec<u32>, skip_special_tokens: bool) -> PyResult<String> {
