@@ -237,6 +237,26 @@ impl PyMasker {
         py.detach(|| no_panic(|| masker.render(&conversation, &options).map(|r| r.text))).map_err(to_py_err)
     }
 
+    /// The rendered text and its `{% generation %}` spans, as `(start, end)` character offsets.
+    #[pyo3(signature = (messages, tools=None, add_generation_prompt=false, template_kwargs=None))]
+    fn render_spans(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        tools: Option<&Bound<'_, PyAny>>,
+        add_generation_prompt: bool,
+        template_kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<(String, Vec<(usize, usize)>)> {
+        let conversation = conversation(messages, tools)?;
+        let options = render_options(add_generation_prompt, template_kwargs)?;
+        let masker = &self.inner;
+        let rendered = py.detach(|| no_panic(|| masker.render(&conversation, &options))).map_err(to_py_err)?;
+        // Python indexes strings by character, not byte.
+        let char_index = |byte: usize| rendered.text[..byte].chars().count();
+        let spans = rendered.generation_spans.iter().map(|s| (char_index(s.start), char_index(s.end))).collect();
+        Ok((rendered.text, spans))
+    }
+
     /// Returns `(input_ids, labels)` as numpy arrays (int32, or int64 with `int64=True`). `policy` overrides options
     /// of the masker's policy for this call. With `completion`, the row is `prompt` + `completion` and `messages`
     /// is ignored.

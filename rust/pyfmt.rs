@@ -17,11 +17,13 @@ pub struct JsonOptions {
     pub item_separator: String,
     pub key_separator: String,
     pub sort_keys: bool,
+    /// Output longer than this is refused: values can share parts, so a small value can print as exabytes.
+    pub max_len: usize,
 }
 
 impl Default for JsonOptions {
     fn default() -> Self {
-        JsonOptions { ensure_ascii: false, indent: None, item_separator: ", ".into(), key_separator: ": ".into(), sort_keys: false }
+        JsonOptions { ensure_ascii: false, indent: None, item_separator: ", ".into(), key_separator: ": ".into(), sort_keys: false, max_len: usize::MAX }
     }
 }
 
@@ -44,6 +46,7 @@ pub fn json_dumps(value: &Value, options: &JsonOptions) -> Result<String, String
 }
 
 fn write_json(out: &mut String, value: &Value, options: &JsonOptions, depth: usize) -> Result<(), String> {
+    check_len(out, options.max_len)?;
     match value.kind() {
         // transformers never passes undefined into json.dumps, but a template can (`foo.missing | tojson`);
         // Jinja2's Undefined is not JSON serializable either.
@@ -70,6 +73,13 @@ fn write_json(out: &mut String, value: &Value, options: &JsonOptions, depth: usi
             })?;
         }
         _ => return Err(format!("Object of type {} is not JSON serializable", value.kind())),
+    }
+    Ok(())
+}
+
+fn check_len(out: &str, max_len: usize) -> Result<(), String> {
+    if out.len() > max_len {
+        return Err(format!("the text would exceed the template's data budget of {max_len} bytes"));
     }
     Ok(())
 }
@@ -199,17 +209,19 @@ pub fn python_float_repr(f: f64, json: bool) -> String {
     }
 }
 
-/// Python's `str(value)`, which Jinja2 uses to print `{{ value }}`.
-pub fn python_str(out: &mut String, value: &Value) {
+/// Python's `str(value)`, which Jinja2 uses to print `{{ value }}`; fails past `max_len` bytes.
+pub fn python_str(out: &mut String, value: &Value, max_len: usize) -> Result<(), String> {
     match value.kind() {
         ValueKind::Undefined => {}
         ValueKind::String => out.push_str(value.as_str().unwrap_or_default()),
-        _ => python_repr(out, value),
+        _ => python_repr(out, value, max_len)?,
     }
+    check_len(out, max_len)
 }
 
-/// Python's `repr(value)` for the types chat templates see.
-pub fn python_repr(out: &mut String, value: &Value) {
+/// Python's `repr(value)` for the types chat templates see; fails past `max_len` bytes.
+pub fn python_repr(out: &mut String, value: &Value, max_len: usize) -> Result<(), String> {
+    check_len(out, max_len)?;
     match value.kind() {
         ValueKind::Undefined => {}
         ValueKind::None => out.push_str("None"),
@@ -223,7 +235,7 @@ pub fn python_repr(out: &mut String, value: &Value) {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    python_repr(out, &item);
+                    python_repr(out, &item, max_len)?;
                 }
             }
             out.push(']');
@@ -235,15 +247,16 @@ pub fn python_repr(out: &mut String, value: &Value) {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    python_repr(out, &key);
+                    python_repr(out, &key, max_len)?;
                     out.push_str(": ");
-                    python_repr(out, &value.get_item(&key).unwrap_or(Value::UNDEFINED));
+                    python_repr(out, &value.get_item(&key).unwrap_or(Value::UNDEFINED), max_len)?;
                 }
             }
             out.push('}');
         }
         _ => write!(out, "{}", value).unwrap(),
     }
+    Ok(())
 }
 
 fn write_repr_string(out: &mut String, s: &str) {
@@ -309,6 +322,8 @@ mod tests {
         );
         let ascii = json_dumps(&Value::from("é😀"), &JsonOptions { ensure_ascii: true, ..Default::default() }).unwrap();
         assert_eq!(ascii, r#""\u00e9\ud83d\ude00""#);
+        let limited = JsonOptions { max_len: 10, ..Default::default() };
+        assert!(json_dumps(&value, &limited).is_err());
     }
 
     #[test]
@@ -316,7 +331,7 @@ mod tests {
         let value: Value =
             Value::from(minijinja::value::Serde(serde_json::json!({"a": [true, null, 1.5, "it's"], "b": "x"})));
         let mut out = String::new();
-        python_str(&mut out, &value);
+        python_str(&mut out, &value, usize::MAX).unwrap();
         assert_eq!(out, r#"{'a': [True, None, 1.5, "it's"], 'b': 'x'}"#);
     }
 }

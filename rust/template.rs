@@ -28,8 +28,9 @@ pub struct RenderLimits {
 
 impl Default for RenderLimits {
     fn default() -> Self {
-        // Generous enough for a 10,000-turn conversation; a runaway loop still stops within seconds.
-        RenderLimits { fuel: Some(2_000_000_000), recursion_limit: 500 }
+        // About 20 M instructions or 1.3 GB of data: ten times what a 10,000-turn conversation or a 1 MB message
+        // needs, while a runaway loop or a string doubling itself stops within a second or two.
+        RenderLimits { fuel: Some(20_000_000), recursion_limit: 500 }
     }
 }
 
@@ -72,9 +73,9 @@ impl ChatTemplate {
         env.set_fuel(limits.fuel);
         env.set_recursion_limit(limits.recursion_limit);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        env.set_formatter(|out, _state, value| {
+        env.set_formatter(|out, state, value| {
             let mut text = String::new();
-            python_str(&mut text, value);
+            python_str(&mut text, value, data_budget(state)).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))?;
             out.write_str(&text).map_err(|_| minijinja::Error::new(ErrorKind::WriteFailure, "write failed"))
         });
         env.add_filter("tojson", tojson);
@@ -156,9 +157,19 @@ fn template_error(err: minijinja::Error) -> Error {
     Error::Template(message)
 }
 
-fn raise_exception(message: Value) -> std::result::Result<Value, minijinja::Error> {
+/// The longest text one value may print as. Values can share parts, so a small value can print as exabytes;
+/// no chat template needs a single value longer than this.
+const MAX_VALUE_TEXT: usize = 64 << 20;
+
+/// Bytes one value may print as: what the remaining fuel pays for (one unit per 64 bytes), at most
+/// [`MAX_VALUE_TEXT`].
+fn data_budget(state: &State) -> usize {
+    state.fuel_levels().map_or(MAX_VALUE_TEXT, |(_, remaining)| (remaining as usize).saturating_mul(64)).min(MAX_VALUE_TEXT)
+}
+
+fn raise_exception(state: &State, message: Value) -> std::result::Result<Value, minijinja::Error> {
     let mut text = String::new();
-    python_str(&mut text, &message);
+    python_str(&mut text, &message, data_budget(state)).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))?;
     Err(minijinja::Error::new(ErrorKind::InvalidOperation, text))
 }
 
@@ -209,6 +220,7 @@ fn tojson(state: &State, value: Value, args: Rest<Value>, kwargs: Kwargs) -> std
         }
     }
     options.sort_keys = params[3].as_ref().is_some_and(|v| v.is_true());
+    options.max_len = data_budget(state);
     let text = json_dumps(&value, &options).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))?;
     state.consume_fuel((text.len() / 64) as u64)?;
     Ok(Value::from(text))

@@ -44,6 +44,13 @@ class Masker:
         add_generation_prompt: bool = False,
         template_kwargs: Mapping[str, Any] | None = None,
     ) -> str: ...
+    def render_spans(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | str | None = None,
+        add_generation_prompt: bool = False,
+        template_kwargs: Mapping[str, Any] | None = None,
+    ) -> tuple[str, list[tuple[int, int]]]: ...
     def encode(
         self,
         messages: Sequence[Mapping[str, Any]] | None,

@@ -208,6 +208,17 @@ class Masker:
         messages, tools = _split_conversation(messages, tools)
         return self._native.render(messages, tools, add_generation_prompt, template_kwargs)
 
+    def render_with_spans(
+        self,
+        messages: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+        *,
+        tools: Sequence[Mapping[str, Any]] | str | None = None,
+        **template_kwargs: Any,
+    ) -> tuple[str, list[tuple[int, int]]]:
+        """The rendered text and the `(start, end)` character spans produced inside `{% generation %}` blocks."""
+        messages, tools = _split_conversation(messages, tools)
+        return self._native.render_spans(messages, tools, False, template_kwargs)
+
     def encode(
         self,
         messages: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
