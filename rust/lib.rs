@@ -9,6 +9,7 @@ pub mod conversation;
 pub mod fast_tokenize;
 pub mod error;
 pub mod masker;
+pub mod pack;
 pub mod pretokenize;
 pub mod pyfmt;
 pub mod spans;
@@ -19,6 +20,8 @@ pub mod tokenize;
 mod py;
 #[cfg(feature = "python")]
 mod py_batch;
+#[cfg(feature = "python")]
+mod py_pack;
 
 pub use conversation::Conversation;
 pub use error::{Error, Result};

@@ -271,6 +271,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("TokenizerError", py.get_type::<TokenizerError>())?;
     crate::py_batch::register(m)?;
+    crate::py_pack::register(m)?;
 
     Ok(())
 }
