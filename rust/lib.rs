@@ -12,6 +12,7 @@ pub mod eot;
 pub mod error;
 pub mod fast_tokenize;
 pub mod masker;
+pub mod pack;
 pub mod policy;
 pub mod pretokenize;
 pub mod pyfmt;
@@ -26,6 +27,8 @@ pub mod turns;
 mod py;
 #[cfg(feature = "python")]
 mod py_batch;
+#[cfg(feature = "python")]
+mod py_pack;
 
 pub use conversation::Conversation;
 pub use error::{Error, Result};

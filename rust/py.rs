@@ -312,6 +312,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TokenizerError", py.get_type::<TokenizerError>())?;
     m.add("UntrainableError", py.get_type::<UntrainableError>())?;
     crate::py_batch::register(m)?;
+    crate::py_pack::register(m)?;
 
     Ok(())
 }

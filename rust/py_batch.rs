@@ -20,7 +20,8 @@ use crate::py::{render_options, to_py_err, to_value, training_policy, PyMasker};
 /// Key of the schema metadata entry that reports what happened to each row.
 pub const REPORT_KEY: &str = "sftmask";
 
-fn token_list(values: Vec<i32>, offsets: &[i32], nulls: Option<NullBuffer>) -> ArrayRef {
+/// A `list<int32>` column over flat `values`, row i being `values[offsets[i]..offsets[i + 1]]`; `values` is moved, not copied.
+pub(crate) fn int32_list(values: Vec<i32>, offsets: &[i32], nulls: Option<NullBuffer>) -> ArrayRef {
     let item = Arc::new(Field::new("item", DataType::Int32, false));
     let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets.to_vec()));
     Arc::new(ListArray::new(item, offsets, Arc::new(Int32Array::from(values)), nulls))
@@ -56,8 +57,8 @@ fn to_record_batch(batch: EncodedBatch, on_error: &str) -> PyResult<RecordBatch>
         .with_metadata([(REPORT_KEY.to_string(), report)].into()),
     );
     let columns = vec![
-        token_list(batch.input_ids, &batch.offsets, nulls.clone()),
-        token_list(batch.labels, &batch.offsets, nulls),
+        int32_list(batch.input_ids, &batch.offsets, nulls.clone()),
+        int32_list(batch.labels, &batch.offsets, nulls),
         Arc::new(Int32Array::from(batch.num_tokens)) as ArrayRef,
         Arc::new(Int32Array::from(batch.num_trained_tokens)) as ArrayRef,
     ];

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from sftmask._native import ConfigError, InputError, SftmaskError, TemplateError, TokenizerError, UntrainableError
 from sftmask.masker import Masker
+from sftmask.packing import PackReport, pack
 from sftmask.report import BatchReport, RowError
 
 IGNORE_INDEX = -100
@@ -18,10 +19,12 @@ __all__ = [
     "ConfigError",
     "InputError",
     "Masker",
+    "PackReport",
     "RowError",
     "SftmaskError",
     "TemplateError",
     "TokenizerError",
     "UntrainableError",
+    "pack",
 ]
 __version__ = "0.1.0"

@@ -84,3 +84,12 @@ def encode_batch_objects(
     template_kwargs: Mapping[str, Any] | None = None,
     policy: Policy | None = None,
 ) -> pa.RecordBatch: ...
+
+def pack_tokens(
+    input_ids: np.ndarray,
+    labels: np.ndarray,
+    offsets: np.ndarray,
+    max_length: int,
+    strategy: str = "bfd",
+    overflow: str = "truncate",
+) -> pa.RecordBatch: ...

@@ -1,0 +1,84 @@
+"""Packing encoded rows into fixed-size rows for padding-free training."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sftmask import _native
+
+PACK_REPORT_KEY = b"sftmask.pack"
+
+
+def _flat(column: pa.ListArray) -> tuple[np.ndarray, np.ndarray]:
+    """The flat int32 values of a list column and offsets starting at 0 (no copy when the column is not sliced)."""
+    offsets = column.offsets.to_numpy()
+    values = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    return values, (offsets - offsets[0]).astype(np.int32, copy=False)
+
+
+def pack(
+    batch: pa.RecordBatch | pa.Table,
+    max_length: int,
+    *,
+    strategy: str = "bfd",
+    overflow: str = "truncate",
+) -> pa.RecordBatch:
+    """Packs the rows of an `encode_batch` result into rows of at most `max_length` tokens.
+
+    `strategy="bfd"` (best-fit decreasing: longest sequences first, each into the pack it fills best) or
+    `"wrapped"` (concatenate in order and cut every `max_length` tokens). With BFD, a sequence longer than
+    `max_length` is cut to its first `max_length` tokens (`overflow="truncate"`), cut into consecutive pieces
+    (`"split"`) or left out (`"drop"`). Rows with null outputs (`on_error="null"`) are left out and counted.
+
+    Returns a `pyarrow.RecordBatch` with `input_ids`, `labels`, `position_ids` (restarting at 0 for every sequence),
+    `seq_lengths` and `cu_seqlens` (int32, FlashAttention's varlen layout), one row per pack.
+    `PackReport.of(packed)` gives the counts.
+    """
+    if isinstance(batch, pa.Table):
+        batch = batch.combine_chunks()
+    ids, labels = batch.column("input_ids"), batch.column("labels")
+    if isinstance(ids, pa.ChunkedArray):
+        ids, labels = ids.combine_chunks(), labels.combine_chunks()
+    null_rows = ids.null_count
+    if null_rows:
+        valid = ids.is_valid()
+        ids, labels = ids.filter(valid), labels.filter(valid)
+    ids_values, offsets = _flat(ids)
+    labels_values, label_offsets = _flat(labels)
+    if not np.array_equal(offsets, label_offsets):
+        raise ValueError("input_ids and labels have different row lengths")
+    packed = _native.pack_tokens(ids_values, labels_values, offsets, max_length, strategy, overflow)
+    if null_rows:
+        report = json.loads(packed.schema.metadata[PACK_REPORT_KEY])
+        report["null_rows"] = null_rows
+        packed = packed.replace_schema_metadata({PACK_REPORT_KEY: json.dumps(report)})
+    return packed
+
+
+@dataclass(frozen=True)
+class PackReport:
+    max_length: int
+    strategy: str
+    packs: int
+    sequences: int
+    tokens: int
+    truncated: int
+    split: int
+    dropped: int
+    tokens_dropped: int
+    null_rows: int = 0
+
+    @property
+    def efficiency(self) -> float:
+        """Real tokens over the slots of all packs."""
+        return self.tokens / (self.packs * self.max_length) if self.packs else 0.0
+
+    @classmethod
+    def of(cls, packed: Any) -> PackReport:
+        return cls(**json.loads((packed.schema.metadata or {})[PACK_REPORT_KEY]))

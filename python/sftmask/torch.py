@@ -1,0 +1,105 @@
+"""PyTorch collators over sftmask's outputs, for a `torch.utils.data.DataLoader`.
+
+Keys and dtypes match transformers models and TRL's `DataCollatorForLanguageModeling`: `input_ids`, `labels`,
+`attention_mask` (padded batches) or `position_ids` (padding-free batches), all int64. Requires torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from sftmask import IGNORE_INDEX
+
+
+def _as_array(value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.numpy()
+    return np.asarray(value)
+
+
+class PaddedCollator:
+    """Pads rows (dicts with `input_ids` and `labels`) to the longest in the batch.
+
+    `pad_to_multiple_of` rounds the length up (tensor cores like multiples of 8); `padding_side` is `"right"` or
+    `"left"`. Padding gets `pad_token_id` in `input_ids`, 0 in `attention_mask` and -100 in `labels`.
+    """
+
+    def __init__(self, pad_token_id: int, *, pad_to_multiple_of: int | None = None, padding_side: str = "right",
+                 pin_memory: bool = False) -> None:
+        if padding_side not in ("right", "left"):
+            raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
+        self.pad_token_id = pad_token_id
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.padding_side = padding_side
+        self.pin_memory = pin_memory
+
+    def __call__(self, rows: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        ids = [_as_array(r["input_ids"]) for r in rows]
+        labels = [_as_array(r["labels"]) for r in rows]
+        length = max((len(i) for i in ids), default=0)
+        if self.pad_to_multiple_of:
+            length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        input_ids = np.full((len(rows), length), self.pad_token_id, dtype=np.int64)
+        out_labels = np.full((len(rows), length), IGNORE_INDEX, dtype=np.int64)
+        attention = np.zeros((len(rows), length), dtype=np.int64)
+        for row, (i, l) in enumerate(zip(ids, labels)):
+            span = slice(0, len(i)) if self.padding_side == "right" else slice(length - len(i), length)
+            input_ids[row, span], out_labels[row, span], attention[row, span] = i, l, 1
+        batch = {
+            "input_ids": torch.from_numpy(input_ids),
+            "attention_mask": torch.from_numpy(attention),
+            "labels": torch.from_numpy(out_labels),
+        }
+        return _pinned(batch) if self.pin_memory else batch
+
+
+class PaddingFreeCollator:
+    """Concatenates rows into one `(1, total)` row with `position_ids` restarting at 0 for every sequence and
+    `cu_seqlens` (int32) for FlashAttention's varlen kernels, as TRL's `padding_free=True` does.
+
+    Accepts encoded rows (`input_ids`, `labels`) or packed rows from `sftmask.pack` (which also carry
+    `position_ids` and `seq_lengths`). The first token of every sequence gets label -100 in the shifted view only
+    through the model's own shift, so labels are passed unchanged.
+    """
+
+    def __init__(self, *, pin_memory: bool = False) -> None:
+        self.pin_memory = pin_memory
+
+    def __call__(self, rows: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        ids = [_as_array(r["input_ids"]) for r in rows]
+        lengths: list[int] = []
+        for r, i in zip(rows, ids):
+            lengths.extend(_as_array(r["seq_lengths"]).tolist() if "seq_lengths" in r else [len(i)])
+        input_ids = np.concatenate(ids).astype(np.int64, copy=False) if ids else np.zeros(0, np.int64)
+        labels = np.concatenate([_as_array(r["labels"]) for r in rows]).astype(np.int64, copy=False)
+        position_ids = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths]) if lengths else np.zeros(0, np.int64)
+        cu_seqlens = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        batch = {
+            "input_ids": torch.from_numpy(input_ids).unsqueeze(0),
+            "labels": torch.from_numpy(labels).unsqueeze(0),
+            "position_ids": torch.from_numpy(position_ids).unsqueeze(0),
+            "cu_seqlens": torch.from_numpy(cu_seqlens),
+            "max_length": int(max(lengths, default=0)),
+        }
+        return _pinned(batch) if self.pin_memory else batch
+
+
+def _pinned(batch: dict[str, Any]) -> dict[str, Any]:
+    """Page-locked copies for fast, asynchronous host-to-GPU transfer (needs a CUDA build of torch)."""
+    return {k: v.pin_memory() if isinstance(v, torch.Tensor) and torch.cuda.is_available() else v for k, v in batch.items()}
+
+
+def rows_of(batch: Any) -> list[dict[str, np.ndarray]]:
+    """Rows of an `encode_batch` or `pack` result as numpy views into its buffers (no copy per row)."""
+    names = [n for n in ("input_ids", "labels", "position_ids", "seq_lengths") if n in batch.schema.names]
+    columns = {}
+    for name in names:
+        column = batch.column(name)
+        values = column.values.to_numpy(zero_copy_only=True)
+        offsets = column.offsets.to_numpy()
+        columns[name] = (values, offsets)
+    return [{n: v[o[i]:o[i + 1]] for n, (v, o) in columns.items()} for i in range(batch.num_rows)]
