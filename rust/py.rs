@@ -210,6 +210,13 @@ impl PyMasker {
         self.inner.tokenizer().has_fast_path()
     }
 
+    /// The tokenizer's special added tokens (`<|im_end|>`, `</s>`, ...) and their ids.
+    fn special_tokens(&self) -> Vec<(String, u32)> {
+        let tokenizer = self.inner.tokenizer();
+        let tokens = tokenizer.special_tokens().into_iter();
+        tokens.filter_map(|token| tokenizer.token_to_id(&token).map(|id| (token, id))).collect()
+    }
+
     /// Decodes token ids back to text with the tokenizer's decoder.
     #[pyo3(signature = (ids, skip_special_tokens=false))]
     fn decode(&self, ids: Vec<u32>, skip_special_tokens: bool) -> PyResult<String> {

@@ -193,6 +193,11 @@ class Masker:
         """Whether the chat template marks the assistant's output with `{% generation %}` tags."""
         return self._native.has_generation_tags()
 
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        """The tokenizer's special tokens (`<|im_end|>`, `</s>`, ...) and their ids."""
+        return dict(self._native.special_tokens())
+
     def render(
         self,
         messages: Sequence[Mapping[str, Any]] | Mapping[str, Any],
