@@ -115,6 +115,8 @@ pub struct EncodedBatch {
     pub valid: Vec<bool>,
     pub rows_in: usize,
     pub errors: Vec<RowError>,
+    /// Rows that `max_length` cut.
+    pub truncated: usize,
 }
 
 impl EncodedBatch {
@@ -131,6 +133,7 @@ impl EncodedBatch {
         self.offsets.push(end);
         self.num_tokens.push(encoded.input_ids.len() as i32);
         self.num_trained_tokens.push(trained as i32);
+        self.truncated += usize::from(encoded.truncated);
         if !self.valid.is_empty() {
             self.valid.push(true);
         }

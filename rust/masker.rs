@@ -33,6 +33,8 @@ pub struct Encoded {
     pub input_ids: Vec<u32>,
     /// The token id where trained, `-100` elsewhere.
     pub labels: Vec<i32>,
+    /// Whether `max_length` cut the row.
+    pub truncated: bool,
 }
 
 impl Encoded {
@@ -183,8 +185,9 @@ impl Masker {
             }
         }
         let trained = trained_tokens(&tokens.offsets, &spans);
-        let mut encoded = Encoded { labels: labels(&tokens.ids, &trained), input_ids: tokens.ids };
+        let mut encoded = Encoded { labels: labels(&tokens.ids, &trained), input_ids: tokens.ids, truncated: false };
         let cut = truncate(&mut encoded, policy.max_length, policy.truncation)?;
+        encoded.truncated = cut;
         if encoded.num_trained_tokens() == 0 {
             return Err(Error::Untrainable(if cut {
                 format!("no trained token is left after truncation to max_length={}", policy.max_length.unwrap_or(0))

@@ -294,7 +294,7 @@ impl PyMasker {
             options.policy = Some(training_policy(self.inner.policy(), policy)?);
         }
         let masker = &self.inner;
-        let Encoded { input_ids, labels } =
+        let Encoded { input_ids, labels, .. } =
             py.detach(|| no_panic(|| masker.encode(&conversation, &options))).map_err(to_py_err)?;
         Ok(if int64 {
             let ids: Vec<i64> = input_ids.into_iter().map(i64::from).collect();

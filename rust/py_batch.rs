@@ -37,6 +37,7 @@ fn report_json(batch: &EncodedBatch, on_error: &str) -> String {
     serde_json::json!({
         "rows_in": batch.rows_in,
         "rows_out": batch.rows_out(),
+        "truncated": batch.truncated,
         "on_error": on_error,
         "errors": errors,
     })

@@ -25,6 +25,8 @@ class BatchReport:
     rows_out: int
     on_error: str
     errors: list[RowError] = field(default_factory=list)
+    truncated: int = 0
+    """Rows cut to `max_length`."""
 
     @property
     def skipped(self) -> list[RowError]:

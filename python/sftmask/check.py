@@ -1,0 +1,313 @@
+"""The doctor: finds the masking bugs that make fine-tuning go wrong, before the training job runs.
+
+Each symptom is measured against an independent view of the same render: the turns of every message located in
+the text (`mode="turns"`), which does not depend on the template's `{% generation %}` tags. Tokens trained inside
+a system, user or tool message's turn are role leakage; an end-of-turn token inside an assistant turn left
+untrained means a model that never learns to stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from sftmask.masker import Masker
+from sftmask.report import BatchReport
+from sftmask.sources import Chunk, read_chunks
+
+IGNORE_INDEX = -100
+#: How many example rows a finding keeps.
+EXAMPLES = 5
+#: Upper edges of the token-length histogram's buckets.
+LENGTH_BUCKETS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+
+PROBLEM, NOTE = "problem", "note"
+
+
+@dataclass
+class Finding:
+    code: str
+    """`no_trained_tokens`, `encode_errors`, `role_leakage`, `end_of_turn_untrained`, `special_tokens_in_content`,
+    `truncation_cuts_trained_tokens`, `no_generation_tags`, `not_checked`."""
+    severity: str
+    """`"problem"` (fails the check) or `"note"`."""
+    description: str
+    count: int = 0
+    """Rows with the symptom."""
+    tokens: int = 0
+    """Tokens concerned, where that means something (leaked tokens, untrained end-of-turn tokens, ...)."""
+    examples: list[str] = field(default_factory=list)
+    """`source:row` of the first rows with the symptom, and what was seen there."""
+    about_rows: bool = True
+    """False for a finding about the setup (the template), not about rows."""
+
+    def summary(self) -> str:
+        if not self.about_rows:
+            return self.description
+        tokens = f", {self.tokens:,} tokens" if self.tokens else ""
+        return f"{self.description}: {self.count:,} rows{tokens}"
+
+    def add(self, where: str, tokens: int = 0, detail: str = "") -> None:
+        self.count += 1
+        self.tokens += tokens
+        if len(self.examples) < EXAMPLES:
+            self.examples.append(f"{where}: {detail}" if detail else where)
+
+
+@dataclass
+class SourceStats:
+    rows: int = 0
+    tokens: int = 0
+    trained_tokens: int = 0
+
+    @property
+    def trained_share(self) -> float:
+        return self.trained_tokens / self.tokens if self.tokens else 0.0
+
+
+@dataclass
+class CheckReport:
+    rows: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    lengths: Counter = field(default_factory=Counter)
+    """Rows per token-length bucket (upper edge, or `None` above the last)."""
+    sources: dict[str, SourceStats] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """No problem found (notes do not count)."""
+        return not any(f.severity == PROBLEM and f.count for f in self.findings)
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == PROBLEM and f.count]
+
+    def finding(self, code: str) -> Finding:
+        return next(f for f in self.findings if f.code == code)
+
+    def format(self) -> str:
+        lines = [f"checked {self.rows:,} rows"]
+        for f in self.findings:
+            if not f.count:
+                continue
+            lines.append(f"{'PROBLEM' if f.severity == PROBLEM else 'note'}: {f.summary()}")
+            lines += [f"    {example}" for example in f.examples]
+        lines.append("token lengths:")
+        top = max(self.lengths.values(), default=0)
+        for bucket in (*LENGTH_BUCKETS, None):
+            count = self.lengths.get(bucket, 0)
+            if count:
+                label = f"<= {bucket:,}" if bucket else f"> {LENGTH_BUCKETS[-1]:,}"
+                lines.append(f"  {label:>10}  {count:>8,}  {'#' * max(1, round(40 * count / top))}")
+        lines.append("trained-token share per source:")
+        for source, stats in self.sources.items():
+            lines.append(f"  {stats.trained_share:6.1%}  {stats.rows:>8,} rows  {source}")
+        lines.append("clean: no problem found" if self.ok else f"{len(self.problems)} problem(s) found")
+        return "\n".join(lines)
+
+    def to_html(self) -> str:
+        from sftmask.check_html import report_page
+
+        return report_page(self)
+
+
+def _new_findings(masker: Masker, policy: Mapping[str, Any]) -> list[Finding]:
+    findings = [
+        Finding("encode_errors", PROBLEM, "rows that cannot be encoded"),
+        Finding("no_trained_tokens", PROBLEM, "rows with no trained token"),
+        Finding("role_leakage", PROBLEM, "trained tokens inside system/user/tool text"),
+        Finding("end_of_turn_untrained", PROBLEM, "assistant turns whose end-of-turn token is not trained"),
+        Finding(
+            "special_tokens_in_content",
+            NOTE if policy["sanitize_control_tokens"] else PROBLEM,
+            "special-token text inside message content"
+            + (" (encoded as plain text: sanitize_control_tokens)" if policy["sanitize_control_tokens"] else ""),
+        ),
+        Finding("truncation_cuts_trained_tokens", PROBLEM, "truncation to max_length cuts trained tokens"),
+        Finding("not_checked", NOTE, "rows whose turns could not be located, not checked for leakage and end-of-turn"),
+    ]
+    if not masker.has_generation_tags:
+        note = Finding(
+            "no_generation_tags",
+            NOTE,
+            "the chat template has no {% generation %} tags: assistant turns are located in the render "
+            f"(mode={policy['mode']!r}); transformers' return_assistant_tokens_mask would refuse it",
+            about_rows=False,
+        )
+        note.count = 1
+        findings.append(note)
+    return findings
+
+
+def check(
+    masker: Masker,
+    data: Any,
+    *,
+    limit: int | None = None,
+    chunk_rows: int = 4096,
+    threads: int | None = None,
+    **options: Any,
+) -> CheckReport:
+    """Checks what `masker` would train on `data` and reports each symptom of a masking bug with counts and
+    example rows. `data` is a file path or a list of paths (JSONL, JSON, Parquet, saved `datasets` directory), or
+    anything `encode_batch` takes. `limit` checks only the first rows. `options` are policy options and template
+    variables, as for `encode_batch`.
+    """
+    policy = {**masker.policy, **{k: v for k, v in options.items() if k in masker.policy}}
+    report = CheckReport(findings=_new_findings(masker, policy))
+    special = masker.special_tokens
+    special_pattern = re.compile("|".join(map(re.escape, sorted(special, key=len, reverse=True)))) if special else None
+    special_ids = np.array(sorted(special.values()), dtype=np.int64)
+    for chunk in _chunks(data, chunk_rows):
+        if limit is not None and report.rows >= limit:
+            break
+        if limit is not None and len(chunk.row_numbers) > limit - report.rows:
+            chunk = _head(chunk, limit - report.rows)
+        _check_chunk(masker, chunk, report, policy, options, special_pattern, special_ids, threads)
+    return report
+
+
+def _chunks(data: Any, chunk_rows: int) -> Iterable[Chunk]:
+    if isinstance(data, (str, os.PathLike)):
+        data = [data]
+    if isinstance(data, list) and data and all(isinstance(d, (str, os.PathLike)) for d in data):
+        return read_chunks([Path(d) for d in data], chunk_rows)
+    rows = data.num_rows if hasattr(data, "num_rows") else len(data)
+    return [Chunk("data", data, range(rows), [], 0)]
+
+
+def _head(chunk: Chunk, n: int) -> Chunk:
+    data = chunk.data
+    if isinstance(data, dict):
+        data = {name: column[:n] for name, column in data.items()}
+    elif hasattr(data, "slice"):
+        data = data.slice(0, n)
+    else:
+        data = data[:n]
+    return Chunk(chunk.source, data, chunk.row_numbers[:n], [], chunk.bytes_done)
+
+
+def _messages_of(data: Any) -> list[Any] | None:
+    """The messages column as Python lists, or None for prompt-completion rows."""
+    if isinstance(data, Mapping):
+        column = data.get("messages")
+    elif isinstance(data, list):
+        column = [row.get("messages") if isinstance(row, Mapping) else None for row in data]
+    else:
+        table = data if isinstance(data, (pa.Table, pa.RecordBatch)) else pa.table(data)
+        column = table.column("messages").to_pylist() if "messages" in table.schema.names else None
+    if column is None:
+        return None
+    return [json.loads(m) if isinstance(m, str) else m for m in column]
+
+
+def _strings(value: Any) -> Iterable[str]:
+    """Every string inside a message: content, parts, reasoning, tool-call arguments."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if key != "role":
+                yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _rows(batch: pa.RecordBatch, name: str) -> list[np.ndarray | None]:
+    """Each row of a `list<int32>` column as a numpy view (None where the row is null)."""
+    column = batch[name]
+    values, offsets = column.values.to_numpy(), column.offsets.to_numpy()
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    return [values[offsets[i] : offsets[i + 1]] if valid[i] else None for i in range(len(column))]
+
+
+def _check_chunk(masker, chunk, report, policy, options, special_pattern, special_ids, threads) -> None:
+    where = lambda i: f"{chunk.source}:{chunk.row_numbers[i]}"  # noqa: E731
+    base = {k: v for k, v in options.items() if k != "max_length"}
+    encode = lambda **o: masker.encode_batch(chunk.data, on_error="null", threads=threads, **{**base, **o})  # noqa: E731
+    actual = encode(max_length=None)
+    errors = report.finding("encode_errors")
+    untrainable = report.finding("no_trained_tokens")
+    for error in BatchReport.of(actual).errors:
+        target = untrainable if error.type == "UntrainableError" else errors
+        target.add(where(error.row), detail=f"{error.type}: {error.message}")
+    report.rows += len(chunk.row_numbers)
+    for row, reason in chunk.bad_rows:
+        errors.add(f"{chunk.source}:{row}", detail=reason)
+        report.rows += 1
+
+    ids, labels = _rows(actual, "input_ids"), _rows(actual, "labels")
+    stats = report.sources.setdefault(chunk.source, SourceStats())
+    for row_ids, row_labels in zip(ids, labels):
+        if row_ids is not None:
+            stats.rows += 1
+            stats.tokens += len(row_ids)
+            stats.trained_tokens += int(np.count_nonzero(row_labels != IGNORE_INDEX))
+            report.lengths[next((b for b in LENGTH_BUCKETS if len(row_ids) <= b), None)] += 1
+
+    messages = _messages_of(chunk.data)
+    _check_special_tokens(messages, special_pattern, report.finding("special_tokens_in_content"), where)
+    _check_truncation(labels, policy, report.finding("truncation_cuts_trained_tokens"), where)
+    if messages is None:
+        return  # prompt-completion rows: the prompt's turns are not located separately
+    trained_roles = set([policy["roles_to_train"]] if isinstance(policy["roles_to_train"], str) else policy["roles_to_train"])
+    read_roles = sorted({m.get("role") for conv in messages if conv for m in conv if isinstance(m, Mapping)} - trained_roles - {None})
+    turns = dict(mode="turns", train_last_turn_only=False, train_field=None, max_length=None)
+    trained_turns = _rows(encode(**turns, roles_to_train=sorted(trained_roles), train_end_of_turn=True), "labels")
+    read_turns = _rows(encode(**turns, roles_to_train=read_roles, train_end_of_turn=False), "labels") if read_roles else None
+    leakage, eot, unchecked = (report.finding(c) for c in ("role_leakage", "end_of_turn_untrained", "not_checked"))
+    for i, (row_ids, row_labels) in enumerate(zip(ids, labels)):
+        if row_ids is None:
+            continue
+        trained = row_labels != IGNORE_INDEX
+        assistant = trained_turns[i]
+        if assistant is None or len(assistant) != len(row_ids):
+            unchecked.add(where(i))
+            continue
+        untrained_ends = (assistant != IGNORE_INDEX) & np.isin(row_ids, special_ids) & ~trained
+        if untrained_ends.any():
+            tokens = masker.decode(row_ids[untrained_ends][:1])
+            eot.add(where(i), int(untrained_ends.sum()), f"{tokens!r} not trained")
+        reading = read_turns[i] if read_turns is not None else None
+        if reading is not None and len(reading) == len(row_ids):
+            leaked = trained & (reading != IGNORE_INDEX)
+            if leaked.any():
+                text = masker.decode(row_ids[leaked][:12])
+                leakage.add(where(i), int(leaked.sum()), f"trained: {text!r}")
+
+
+def _check_special_tokens(messages, pattern, finding: Finding, where) -> None:
+    if messages is None or pattern is None:
+        return
+    for i, conversation in enumerate(messages):
+        found = next((m.group() for text in _strings(conversation) for m in [pattern.search(text)] if m), None)
+        if found:
+            finding.add(where(i), detail=f"{found!r} in a message")
+
+
+def _check_truncation(labels, policy, finding: Finding, where) -> None:
+    max_length = policy["max_length"]
+    if not max_length:
+        return
+    for i, row_labels in enumerate(labels):
+        if row_labels is None or len(row_labels) <= max_length:
+            continue
+        trained = row_labels != IGNORE_INDEX
+        if policy["truncation"] == "keep_end":
+            lost = int(trained[: len(row_labels) - max_length].sum())
+        elif policy["truncation"] == "drop":
+            lost = int(trained.sum())
+        else:
+            lost = int(trained[max_length:].sum())
+        if lost:
+            finding.add(where(i), lost, f"{len(row_labels):,} tokens, {lost:,} trained ones cut")
