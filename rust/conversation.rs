@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 /// Names a message's reasoning is passed under, in transformers' order of preference.
 const REASONING_FIELDS: [&str; 3] = ["reasoning_content", "thinking", "reasoning"];
 
+/// Roles chat templates commonly render; any other role is checked to have been rendered at all.
+const KNOWN_ROLES: [&str; 7] = ["system", "developer", "user", "assistant", "tool", "function", "ipython"];
+
 /// A conversation ready to render: normalized messages and parsed tools.
 #[derive(Debug, Clone)]
 pub struct Conversation {
@@ -39,6 +42,23 @@ impl Conversation {
 
     pub fn len(&self) -> usize {
         self.messages.len().unwrap_or(0)
+    }
+
+    /// Fails on a message whose role is none of the usual ones and whose content the template left out of the
+    /// render `text`: a misspelt role (`"asistant"`) that a template skips would otherwise vanish silently.
+    pub fn check_roles_rendered(&self, text: &str) -> Result<()> {
+        for (index, message) in self.messages.try_iter().into_iter().flatten().enumerate() {
+            let role = message.get_attr("role").ok().filter(|r| r.as_str().is_some()).unwrap_or_default();
+            let role = role.as_str().unwrap_or_default();
+            let content = message.get_attr("content").ok().filter(|c| c.kind() == ValueKind::String).unwrap_or_default();
+            let content = content.as_str().unwrap_or_default();
+            if !KNOWN_ROLES.contains(&role) && !content.is_empty() && !text.contains(content) {
+                return Err(Error::Input(format!(
+                    "message {index}: unknown role '{role}': the chat template leaves this message out of the render"
+                )));
+            }
+        }
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {

@@ -179,6 +179,7 @@ impl Masker {
                 (text, spans, tokens)
             }
         };
+        conversation.check_roles_rendered(&text)?;
         if !policy.train_end_of_turn {
             for span in &mut spans {
                 *span = without_end_of_turn(&text, span.clone(), &self.end_of_turn_tokens);

@@ -57,6 +57,24 @@ def test_bad_conversations_name_the_row_and_field(masker, case):
     assert batch.num_rows == 2 and [e.row for e in report.skipped] == [1]
 
 
+# Like Qwen's templates: only the roles it knows are rendered, any other message is left out.
+KNOWN_ROLES_ONLY = (
+    "{%- for m in messages %}{%- if m.role in ['system', 'user', 'assistant'] %}"
+    "{{- '<|im_start|>' + m.role + '\\n' }}{%- if m.role == 'assistant' %}{%- generation %}"
+    "{{- m.content + '<|im_end|>\\n' }}{%- endgeneration %}{%- else %}{{- m.content + '<|im_end|>\\n' }}{%- endif %}"
+    "{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+
+
+def test_an_unknown_role_the_template_leaves_out_is_an_error_naming_the_message():
+    masker = sftmask.Masker.from_pretrained(DEMO_DIR, chat_template=KNOWN_ROLES_ONLY)
+    typo = [{"role": "user", "content": "q"}, {"role": "asistant", "content": "a typo"}, {"role": "assistant", "content": "b"}]
+    with pytest.raises(sftmask.InputError, match=r"^row 0: message 1: unknown role 'asistant': the chat template leaves"):
+        masker.encode_batch([{"messages": typo}])
+    # A template that renders the role (the demo's writes any role in its header) takes it.
+    assert sftmask.Masker.from_pretrained(DEMO_DIR).encode(typo)["labels"].size > 0
+
+
 def test_content_as_a_list_of_parts_renders_as_transformers_does():
     transformers = pytest.importorskip("transformers")
     template = "{% for m in messages %}{% for part in m.content %}{{ part.text }}|{% endfor %}{% endfor %}"
