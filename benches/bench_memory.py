@@ -20,7 +20,7 @@ import pyarrow as pa
 
 import sftmask
 
-from bench_batch import SHARED, TEMPLATE, TOKENIZER, as_table, load_rows
+from bench_batch import TEMPLATE, TOKENIZER, as_table, load_rows
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

@@ -13,7 +13,7 @@ import pytest
 import sftmask
 from conftest import SHARED, shared_path
 from sftmask import DEMO_DIR
-from sftmask.check import check
+from sftmask.doctor import check
 from sftmask.cli import main
 
 DEMO_ROWS = [json.loads(line) for line in (DEMO_DIR / "conversations.jsonl").open(encoding="utf-8")]
@@ -141,7 +141,7 @@ def demo_masker(template: str | None = None) -> sftmask.Masker:
 
 
 def test_check_passes_clean_data():
-    report = check(demo_masker(), DEMO_ROWS)
+    report = demo_masker().check(DEMO_ROWS)
     assert report.ok, report.format()
     assert report.rows == len(DEMO_ROWS)
     assert sum(report.lengths.values()) == len(DEMO_ROWS)
@@ -152,7 +152,7 @@ def test_check_catches_a_template_that_trains_users():
     leakage = report.finding("role_leakage")
     users = sum(1 for row in DEMO_ROWS if any(m["role"] != "assistant" for m in row["messages"]))
     assert not report.ok and leakage.count == users
-    assert leakage.examples[0].startswith("data:0: trained:")
+    assert leakage.examples[0].startswith("data: row 0: trained:")
 
 
 def test_check_catches_a_template_that_trains_nothing():
@@ -176,7 +176,7 @@ def test_check_catches_special_tokens_in_content():
                             {"role": "assistant", "content": "ok"}]}
     report = check(demo_masker(), rows)
     finding = report.finding("special_tokens_in_content")
-    assert (finding.count, finding.examples) == (1, ["data:2: '<|im_end|>' in a message"])
+    assert (finding.count, finding.examples) == (1, ["data: row 2: '<|im_end|>' in a message"])
     assert not report.ok
     assert check(sftmask.Masker.from_pretrained(DEMO_DIR, sanitize_control_tokens=True), rows).ok
 
@@ -205,7 +205,7 @@ def test_check_cli_exit_codes_and_html(tmp_path, capsys):
 @pytest.mark.parametrize("tokenizer", ["qwen3", "llama3_1"])
 def test_check_finds_nothing_wrong_in_the_shared_corpus(tokenizer):
     paths = sorted(shared_path("data", "chat").glob("*.jsonl"))
-    report = check(sftmask.Masker.from_pretrained(shared_path("tokenizers", tokenizer)), paths)
+    report = sftmask.check(sftmask.Masker.from_pretrained(shared_path("tokenizers", tokenizer)), paths)
     assert report.ok, report.format()
     assert report.rows == sum(stats.rows for stats in report.sources.values())
     assert report.finding("not_checked").count == 0

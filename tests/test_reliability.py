@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 

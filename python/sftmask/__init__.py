@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from sftmask._native import ConfigError, InputError, SftmaskError, TemplateError, TokenizerError, UntrainableError
+from sftmask.doctor import CheckReport, Finding, check
 from sftmask.masker import Masker
 from sftmask.packing import PackReport, pack
 from sftmask.report import BatchReport, RowError
@@ -14,9 +15,11 @@ DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
 __all__ = [
     "BatchReport",
+    "CheckReport",
     "DEMO_DIR",
     "IGNORE_INDEX",
     "ConfigError",
+    "Finding",
     "InputError",
     "Masker",
     "PackReport",
@@ -25,6 +28,7 @@ __all__ = [
     "TemplateError",
     "TokenizerError",
     "UntrainableError",
+    "check",
     "pack",
 ]
 __version__ = "0.1.0"

@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-
-import numpy as np
 
 import sftmask
 
+DEMO_DATA = sftmask.DEMO_DIR / "conversations.jsonl"
 
-def _demo(args: argparse.Namespace) -> int:
-    """Encodes the conversations shipped with the package and shows what is trained."""
-    masker = sftmask.Masker.from_pretrained(sftmask.DEMO_DIR)
-    with (sftmask.DEMO_DIR / "conversations.jsonl").open(encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
-    encoded = [masker.encode(row) for row in rows]
-    tokens = sum(len(e["input_ids"]) for e in encoded)
-    trained = sum(int(np.count_nonzero(e["labels"] != sftmask.IGNORE_INDEX)) for e in encoded)
-    print(f"demo: {len(rows)} conversations, {tokens} tokens, {trained} trained ({trained / tokens:.1%})")
-    first = encoded[args.row]
-    print(f"conversation {args.row}, trained text in [[...]]:")
-    out, inside = [], False
-    for token_id, label in zip(first["input_ids"].tolist(), first["labels"].tolist()):
-        trained_now = label != sftmask.IGNORE_INDEX
-        if trained_now != inside:
-            out.append("[[" if trained_now else "]]")
-            inside = trained_now
-        out.append(masker.decode([token_id]))
-    print("".join(out) + ("]]" if inside else ""))
-    return 0
+
+def _use_demo(args: argparse.Namespace) -> None:
+    """`--demo`: the tokenizer and conversations shipped with sftmask stand in for those not given."""
+    if args.demo:
+        args.tokenizer = args.tokenizer or str(sftmask.DEMO_DIR)
+        args.inputs = args.inputs or [str(DEMO_DATA)]
+    if not args.inputs or not args.tokenizer:
+        raise _UsageError(f"{args.command} needs INPUT files and --tokenizer (or --demo)")
 
 
 def _masker(args: argparse.Namespace) -> sftmask.Masker:
@@ -43,11 +29,7 @@ def _masker(args: argparse.Namespace) -> sftmask.Masker:
 def _prepare(args: argparse.Namespace) -> int:
     from sftmask.prepare import prepare
 
-    if args.demo:
-        args.tokenizer = args.tokenizer or str(sftmask.DEMO_DIR)
-        args.inputs = args.inputs or [str(sftmask.DEMO_DIR / "conversations.jsonl")]
-    if not args.inputs or not args.tokenizer:
-        raise _UsageError("prepare needs INPUT files and --tokenizer (or --demo)")
+    _use_demo(args)
     output = args.output or ("demo.parquet" if args.demo else None)
     if output is None:
         raise _UsageError("prepare needs -o OUTPUT")
@@ -64,8 +46,11 @@ def _prepare(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from sftmask.show import parse_rows, show
 
+    _use_demo(args)
+    if len(args.inputs) != 1:
+        raise _UsageError("show reads one INPUT")
     masker = _masker(args)
-    rows = _read_rows(args.input, args.rows)
+    rows = _read_rows(args.inputs[0], args.rows)
     show(masker, rows, indices=parse_rows(args.rows), html=args.html)
     if args.html:
         print(f"wrote {args.html}", file=sys.stderr)
@@ -73,8 +58,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from sftmask.check import check
+    from sftmask.doctor import check
 
+    _use_demo(args)
     masker = _masker(args)
     report = check(masker, args.inputs, limit=args.limit, threads=args.threads)
     print(report.format())
@@ -111,12 +97,13 @@ class _UsageError(Exception):
     pass
 
 
-def _add_masker_options(parser: argparse.ArgumentParser, *, tokenizer_required: bool = True) -> None:
-    parser.add_argument("--tokenizer", required=tokenizer_required, help="tokenizer directory or hub id")
+def _add_masker_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tokenizer", help="tokenizer directory or hub id")
     parser.add_argument("--chat-template", help="a .jinja file (or template text) replacing the tokenizer's")
     parser.add_argument("--max-length", type=int, help="at most this many tokens per row")
     parser.add_argument("--truncation", choices=["keep_start", "keep_end", "drop"], help="how --max-length cuts")
     parser.add_argument("--threads", type=int, help="encoding threads (default: every core)")
+    parser.add_argument("--demo", action="store_true", help="use the tokenizer and conversations shipped with sftmask")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,35 +114,34 @@ def main(argv: list[str] | None = None) -> int:
     prepare = commands.add_parser("prepare", help="encode datasets into a Parquet file of input_ids and labels")
     prepare.add_argument("inputs", nargs="*", metavar="INPUT", help="JSONL, JSON, Parquet files or saved datasets directories")
     prepare.add_argument("-o", "--output", help="the Parquet file to write")
-    _add_masker_options(prepare, tokenizer_required=False)
+    _add_masker_options(prepare)
     prepare.add_argument("--pack", type=int, metavar="N", help="pack rows into sequences of N tokens (best-fit decreasing)")
     prepare.add_argument("--on-error", choices=["skip", "raise"], default="skip", help="what a bad row does (default: skip, counted)")
     prepare.add_argument("--chunk-rows", type=int, default=8192, help="rows per chunk and Parquet row group")
-    prepare.add_argument("--demo", action="store_true", help="use the tokenizer and conversations shipped with sftmask")
     prepare.set_defaults(run=_prepare)
 
     show = commands.add_parser("show", help="print conversations with their trained tokens highlighted")
-    show.add_argument("input", metavar="INPUT")
+    show.add_argument("inputs", nargs="*", metavar="INPUT")
     _add_masker_options(show)
     show.add_argument("--rows", default="0:3", help="rows to show: N, A:B or a comma list (default 0:3)")
     show.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
     show.set_defaults(run=_show)
 
     check = commands.add_parser("check", help="find masking bugs; exit code 1 when one is found")
-    check.add_argument("inputs", nargs="+", metavar="INPUT")
+    check.add_argument("inputs", nargs="*", metavar="INPUT")
     _add_masker_options(check)
     check.add_argument("--limit", type=int, help="check only the first N rows")
     check.add_argument("--html", metavar="FILE", help="also write the report as a self-contained HTML page")
     check.set_defaults(run=_check)
 
-    demo = commands.add_parser("demo", help="encode the demo conversations shipped with sftmask")
-    demo.add_argument("--row", type=int, default=0, help="which conversation to show")
-    demo.set_defaults(run=_demo)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
     except _UsageError as exc:
         parser.error(str(exc))
+    except BrokenPipeError:  # output piped into `head`: stop quietly
+        sys.stderr.close()
+        return 141
     except (OSError, ValueError) as exc:  # sftmask errors are ValueErrors
         print(f"sftmask: error: {exc}", file=sys.stderr)
         return 2

@@ -359,6 +359,12 @@ class Masker:
         """
         return pa.Table.from_batches([self.encode_batch(batch, **options)])
 
+    def check(self, data: Any, **options: Any):
+        """Looks for masking bugs in what this masker trains on `data`: see `sftmask.check`."""
+        from sftmask.doctor import check
+
+        return check(self, data, **options)
+
     def __reduce__(self):
         return (_restore, (self._source, self.name_or_path, self.dtype, self.policy))
 

@@ -115,7 +115,7 @@ class CheckReport:
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        from sftmask.check_html import report_page
+        from sftmask.doctor_html import report_page
 
         return report_page(self)
 
@@ -232,7 +232,7 @@ def _rows(batch: pa.RecordBatch, name: str) -> list[np.ndarray | None]:
 
 
 def _check_chunk(masker, chunk, report, policy, options, special_pattern, special_ids, threads) -> None:
-    where = lambda i: f"{chunk.source}:{chunk.row_numbers[i]}"  # noqa: E731
+    where = lambda i: f"{chunk.source}: row {chunk.row_numbers[i]}"  # noqa: E731
     base = {k: v for k, v in options.items() if k != "max_length"}
     encode = lambda **o: masker.encode_batch(chunk.data, on_error="null", threads=threads, **{**base, **o})  # noqa: E731
     actual = encode(max_length=None)
@@ -243,7 +243,7 @@ def _check_chunk(masker, chunk, report, policy, options, special_pattern, specia
         target.add(where(error.row), detail=f"{error.type}: {error.message}")
     report.rows += len(chunk.row_numbers)
     for row, reason in chunk.bad_rows:
-        errors.add(f"{chunk.source}:{row}", detail=reason)
+        errors.add(f"{chunk.source}: row {row}", detail=reason)
         report.rows += 1
 
     ids, labels = _rows(actual, "input_ids"), _rows(actual, "labels")
