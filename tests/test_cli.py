@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -87,6 +88,26 @@ def test_prepare_saved_datasets_directory(tmp_path):
     assert main(["prepare", str(tmp_path / "saved"), "-o", str(out), "--tokenizer", str(DEMO_DIR)]) == 0
     expected = sftmask.Masker.from_pretrained(DEMO_DIR).encode_batch(DEMO_ROWS)
     assert concat_output(pq.read_table(out)) == concat_output(pa.Table.from_batches([expected]))
+
+
+def test_prepare_json_array_file(tmp_path):
+    source = tmp_path / "rows.json"
+    source.write_text(json.dumps(DEMO_ROWS))
+    out = tmp_path / "out.parquet"
+    assert main(["prepare", str(source), "-o", str(out), "--tokenizer", str(DEMO_DIR), "--chunk-rows", "10"]) == 0
+    expected = sftmask.Masker.from_pretrained(DEMO_DIR).encode_batch(DEMO_ROWS)
+    assert concat_output(pq.read_table(out)) == concat_output(pa.Table.from_batches([expected]))
+
+
+def test_progress_bar_shows_rates_on_a_terminal():
+    from sftmask.progress import Progress
+
+    stream = io.StringIO()
+    bar = Progress(1000, stream=stream, enabled=True)
+    bar.update(rows=500, tokens=20_000, bytes_done=500)
+    bar.close(1000)
+    line = stream.getvalue()
+    assert "500 rows" in line and "rows/s" in line and "tok/s" in line and "100%" in line
 
 
 def malformed_file(tmp_path):
