@@ -53,8 +53,34 @@ pub trait Rows: Sync {
     fn conversation(&self, row: usize) -> Result<Conversation>;
 }
 
+/// What a row holds: its messages, or a prompt and its completion (each a string or a list of messages).
+#[derive(Debug, Clone)]
+pub enum Body<T> {
+    Messages(T),
+    PromptCompletion { prompt: Option<T>, completion: T },
+}
+
+/// One row's values: its body and its tools.
+#[derive(Debug, Clone)]
+pub struct RowValues {
+    pub body: Body<Value>,
+    pub tools: Option<Value>,
+}
+
+impl RowValues {
+    pub fn conversation(&self) -> Result<Conversation> {
+        match &self.body {
+            Body::Messages(messages) => Conversation::new(messages, self.tools.as_ref()),
+            Body::PromptCompletion { prompt, completion } => {
+                let prompt = prompt.clone().unwrap_or_default();
+                Conversation::from_prompt_completion(&prompt, completion, self.tools.as_ref())
+            }
+        }
+    }
+}
+
 /// Rows already converted to template values (from Python objects); a row that failed conversion keeps its error.
-pub struct ValueRows(pub Vec<Result<(Value, Option<Value>)>>);
+pub struct ValueRows(pub Vec<Result<RowValues>>);
 
 impl Rows for ValueRows {
     fn len(&self) -> usize {
@@ -62,26 +88,50 @@ impl Rows for ValueRows {
     }
 
     fn conversation(&self, row: usize) -> Result<Conversation> {
-        let (messages, tools) = self.0[row].as_ref().map_err(Clone::clone)?;
-        Conversation::new(messages, tools.as_ref())
+        self.0[row].as_ref().map_err(Clone::clone)?.conversation()
     }
 }
 
-/// The messages (and tools) columns of an Arrow table, possibly in several chunks.
+/// The columns of one chunk of an Arrow table: the body's and the tools'.
+pub struct ChunkColumns {
+    pub body: Body<ArrayRef>,
+    pub tools: Option<ArrayRef>,
+}
+
+impl ChunkColumns {
+    fn len(&self) -> usize {
+        match &self.body {
+            Body::Messages(column) | Body::PromptCompletion { completion: column, .. } => column.len(),
+        }
+    }
+
+    fn values(&self, row: usize) -> Result<RowValues> {
+        let cell = |column: &ArrayRef| value_at(column.as_ref(), row);
+        let body = match &self.body {
+            Body::Messages(messages) => Body::Messages(cell(messages)?),
+            Body::PromptCompletion { prompt, completion } => {
+                Body::PromptCompletion { prompt: prompt.as_ref().map(cell).transpose()?, completion: cell(completion)? }
+            }
+        };
+        Ok(RowValues { body, tools: self.tools.as_ref().map(cell).transpose()? })
+    }
+}
+
+/// The columns of an Arrow table, possibly in several chunks.
 pub struct ArrowRows {
-    chunks: Vec<(ArrayRef, Option<ArrayRef>)>,
+    chunks: Vec<ChunkColumns>,
     /// Row number at which each chunk starts.
     starts: Vec<usize>,
     len: usize,
 }
 
 impl ArrowRows {
-    pub fn new(chunks: Vec<(ArrayRef, Option<ArrayRef>)>) -> ArrowRows {
+    pub fn new(chunks: Vec<ChunkColumns>) -> ArrowRows {
         let mut starts = Vec::with_capacity(chunks.len());
         let mut len = 0;
-        for (messages, _) in &chunks {
+        for chunk in &chunks {
             starts.push(len);
-            len += messages.len();
+            len += chunk.len();
         }
         ArrowRows { chunks, starts, len }
     }
@@ -94,11 +144,7 @@ impl Rows for ArrowRows {
 
     fn conversation(&self, row: usize) -> Result<Conversation> {
         let chunk = self.starts.partition_point(|&start| start <= row) - 1;
-        let (messages, tools) = &self.chunks[chunk];
-        let i = row - self.starts[chunk];
-        let messages = value_at(messages.as_ref(), i)?;
-        let tools = tools.as_ref().map(|t| value_at(t.as_ref(), i)).transpose()?;
-        Conversation::new(&messages, tools.as_ref())
+        self.chunks[chunk].values(row - self.starts[chunk])?.conversation()
     }
 }
 
@@ -226,7 +272,9 @@ mod tests {
     }
 
     fn rows(json: serde_json::Value) -> ValueRows {
-        let rows = json.as_array().unwrap().iter().map(|m| Ok((Value::from(minijinja::value::Serde(m.clone())), None)));
+        let rows = json.as_array().unwrap().iter().map(|m| {
+            Ok(RowValues { body: Body::Messages(Value::from(minijinja::value::Serde(m.clone()))), tools: None })
+        });
         ValueRows(rows.collect())
     }
 

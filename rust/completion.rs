@@ -10,8 +10,15 @@ impl Conversation {
     /// encoded without a chat template. Otherwise a string prompt stands for one user message and a string
     /// completion for one assistant message, and the conversation is the prompt's messages followed by the
     /// completion's.
+    /// A missing (`None`) prompt is empty: no messages beside a list of messages, `""` beside a string.
     pub fn from_prompt_completion(prompt: &Value, completion: &Value, tools: Option<&Value>) -> Result<Conversation> {
-        let (prompt_kind, completion_kind) = (part_kind(prompt, "prompt")?, part_kind(completion, "completion")?);
+        let completion_kind = part_kind(completion, "completion")?;
+        let empty = match completion_kind {
+            ValueKind::String => Value::from(""),
+            _ => Value::from(Vec::<Value>::new()),
+        };
+        let prompt = if prompt.is_none() || prompt.is_undefined() { &empty } else { prompt };
+        let prompt_kind = part_kind(prompt, "prompt")?;
         if prompt_kind == ValueKind::String && completion_kind == ValueKind::String {
             if tools.is_some_and(|t| !t.is_none() && !t.is_undefined()) {
                 return Err(Error::Input("tools need a chat template: give the prompt or completion as messages".into()));
@@ -80,6 +87,16 @@ mod tests {
         assert_eq!(c.completion_start, 1);
         let c = Conversation::from_prompt_completion(&value(serde_json::json!([])), &value("a".into()), None).unwrap();
         assert_eq!((c.len(), c.completion_start), (1, 0));
+    }
+
+    #[test]
+    fn a_missing_prompt_is_empty() {
+        let none = Value::from(());
+        let completion = value(serde_json::json!([{"role": "assistant", "content": "a"}]));
+        let c = Conversation::from_prompt_completion(&none, &completion, None).unwrap();
+        assert_eq!((c.len(), c.completion_start), (1, 0));
+        let c = Conversation::from_prompt_completion(&none, &value("a".into()), None).unwrap();
+        assert_eq!(c.plain, Some(PlainText { prompt: String::new(), completion: "a".into() }));
     }
 
     #[test]

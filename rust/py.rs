@@ -283,7 +283,7 @@ impl PyMasker {
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let conversation = match completion {
             Some(completion) => {
-                let prompt = prompt.map(to_value).transpose()?.unwrap_or_else(|| Value::from(""));
+                let prompt = prompt.map(to_value).transpose()?.unwrap_or_default();
                 let tools = tools.map(to_value).transpose()?;
                 Conversation::from_prompt_completion(&prompt, &to_value(completion)?, tools.as_ref()).map_err(to_py_err)?
             }

@@ -9,11 +9,12 @@ use arrow::array::{ArrayRef, Int32Array, ListArray, RecordBatch};
 use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use pyo3::prelude::*;
+use minijinja::value::Value;
 use pyo3::types::{PyDict, PyList};
 use pyo3_arrow::{PyRecordBatch, PyTable};
 
 use crate::arrow_values::is_conversation_type;
-use crate::batch::{encode_rows, ArrowRows, EncodedBatch, OnError, Rows, ValueRows};
+use crate::batch::{encode_rows, ArrowRows, Body, ChunkColumns, EncodedBatch, OnError, RowValues, Rows, ValueRows};
 use crate::error::Error;
 use crate::py::{render_options, to_py_err, to_value, training_policy, PyMasker};
 
@@ -66,22 +67,50 @@ fn to_record_batch(batch: EncodedBatch, on_error: &str) -> PyResult<RecordBatch>
     RecordBatch::try_new(schema, columns).map_err(|e| to_py_err(Error::Input(e.to_string())))
 }
 
-/// Finds the messages and tools columns of each chunk and checks their types.
-fn arrow_rows(batches: Vec<RecordBatch>, schema: &Schema, messages_column: &str, tools_column: &str) -> PyResult<ArrowRows> {
-    let column_names = || schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
-    let messages_index = schema.index_of(messages_column).map_err(|_| {
-        to_py_err(Error::Input(format!("column '{messages_column}' not found; the columns are: {}", column_names())))
-    })?;
-    let messages_type = schema.field(messages_index).data_type();
-    if !is_conversation_type(messages_type) {
-        return Err(to_py_err(Error::Input(format!(
-            "column '{messages_column}' has type {messages_type}; expected a list of message structs or JSON text"
-        ))));
-    }
-    let tools_index = schema.index_of(tools_column).ok();
+/// The names of the columns a batch reads (a dict with these keys).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct ColumnNames {
+    messages: String,
+    tools: String,
+    prompt: String,
+    completion: String,
+}
+
+/// Finds the columns of each chunk (messages, or else prompt and completion; and tools) and checks their types.
+fn arrow_rows(batches: Vec<RecordBatch>, schema: &Schema, names: &ColumnNames) -> PyResult<ArrowRows> {
+    let index = |name: &str, expected: &str| -> PyResult<usize> {
+        let index = schema.index_of(name).map_err(|_| {
+            let columns = schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
+            to_py_err(Error::Input(format!("column '{name}' not found; the columns are: {columns}")))
+        })?;
+        let data_type = schema.field(index).data_type();
+        if !is_conversation_type(data_type) {
+            return Err(to_py_err(Error::Input(format!("column '{name}' has type {data_type}; expected {expected}"))));
+        }
+        Ok(index)
+    };
+    let parts = "a string or a list of message structs";
+    let body = match schema.index_of(&names.messages) {
+        Err(_) if schema.index_of(&names.completion).is_ok() => Body::PromptCompletion {
+            prompt: schema.index_of(&names.prompt).ok().map(|_| index(&names.prompt, parts)).transpose()?,
+            completion: index(&names.completion, parts)?,
+        },
+        _ => Body::Messages(index(&names.messages, "a list of message structs or JSON text")?),
+    };
+    let tools = schema.index_of(&names.tools).ok();
     let chunks = batches
         .into_iter()
-        .map(|b| (b.column(messages_index).clone(), tools_index.map(|i| b.column(i).clone())))
+        .map(|b| ChunkColumns {
+            body: match body {
+                Body::Messages(i) => Body::Messages(b.column(i).clone()),
+                Body::PromptCompletion { prompt, completion } => Body::PromptCompletion {
+                    prompt: prompt.map(|i| b.column(i).clone()),
+                    completion: b.column(completion).clone(),
+                },
+            },
+            tools: tools.map(|i| b.column(i).clone()),
+        })
         .collect();
     Ok(ArrowRows::new(chunks))
 }
@@ -112,14 +141,13 @@ fn run(
 
 /// Encodes the rows of an Arrow table or record batch (anything with `__arrow_c_stream__` or `__arrow_c_array__`).
 #[pyfunction]
-#[pyo3(signature = (masker, data, messages_column="messages", tools_column="tools", on_error="raise", threads=None, add_generation_prompt=false, template_kwargs=None, policy=None))]
+#[pyo3(signature = (masker, data, columns, on_error="raise", threads=None, add_generation_prompt=false, template_kwargs=None, policy=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn encode_batch_arrow(
     py: Python<'_>,
     masker: &PyMasker,
     data: &Bound<'_, PyAny>,
-    messages_column: &str,
-    tools_column: &str,
+    columns: ColumnNames,
     on_error: &str,
     threads: Option<usize>,
     add_generation_prompt: bool,
@@ -133,44 +161,55 @@ pub fn encode_batch_arrow(
         let schema = batch.schema();
         (vec![batch], schema)
     };
-    let rows = arrow_rows(batches, &schema, messages_column, tools_column)?;
+    let rows = arrow_rows(batches, &schema, &columns)?;
     run(py, masker, &rows, on_error, threads, add_generation_prompt, template_kwargs, policy)
 }
 
-/// Encodes conversations given as Python objects: `messages[i]` a list of message dicts (or its JSON text),
-/// `tools[i]` a list of tool schemas, their JSON text, or None.
+/// Encodes conversations given as Python objects: `messages[i]` a list of message dicts (or its JSON text), or
+/// `prompt[i]` and `completion[i]` (strings or lists of messages; `prompt` may be missing); `tools[i]` a list of
+/// tool schemas, their JSON text, or None.
 #[pyfunction]
-#[pyo3(signature = (masker, messages, tools=None, on_error="raise", threads=None, add_generation_prompt=false, template_kwargs=None, policy=None))]
+#[pyo3(signature = (masker, messages=None, tools=None, on_error="raise", threads=None, add_generation_prompt=false, template_kwargs=None, policy=None, prompt=None, completion=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn encode_batch_objects(
     py: Python<'_>,
     masker: &PyMasker,
-    messages: &Bound<'_, PyList>,
+    messages: Option<&Bound<'_, PyList>>,
     tools: Option<&Bound<'_, PyList>>,
     on_error: &str,
     threads: Option<usize>,
     add_generation_prompt: bool,
     template_kwargs: Option<&Bound<'_, PyDict>>,
     policy: Option<&Bound<'_, PyDict>>,
+    prompt: Option<&Bound<'_, PyList>>,
+    completion: Option<&Bound<'_, PyList>>,
 ) -> PyResult<Py<PyAny>> {
-    if let Some(tools) = tools {
-        if tools.len() != messages.len() {
-            return Err(to_py_err(Error::Input(format!(
-                "{} rows of messages but {} rows of tools",
-                messages.len(),
-                tools.len()
-            ))));
+    let body = match (messages, completion) {
+        (Some(messages), None) if prompt.is_none() => Body::Messages(messages),
+        (None, Some(completion)) => Body::PromptCompletion { prompt, completion },
+        _ => return Err(to_py_err(Error::Input("give either messages, or completion (and prompt)".into()))),
+    };
+    let rows_len = match &body {
+        Body::Messages(column) | Body::PromptCompletion { completion: column, .. } => column.len(),
+    };
+    for (name, column) in [("tools", tools), ("prompt", prompt)] {
+        if let Some(column) = column.filter(|c| c.len() != rows_len) {
+            return Err(to_py_err(Error::Input(format!("{rows_len} rows but {} rows of {name}", column.len()))));
         }
     }
-    let mut rows = Vec::with_capacity(messages.len());
-    for (row, item) in messages.iter().enumerate() {
-        // A value that cannot even be converted (a lone surrogate, ...) is that row's error, not the batch's.
-        let tools = tools.map(|t| t.get_item(row)).transpose()?;
-        rows.push(match (to_value(&item), tools.as_ref().map(to_value).transpose()) {
-            (Ok(m), Ok(t)) => Ok((m, t)),
-            (Err(e), _) | (_, Err(e)) => Err(Error::Input(e.value(py).to_string())),
-        });
-    }
+    // A value that cannot even be converted (a lone surrogate, ...) is that row's error, not the batch's.
+    let cell = |column: &Bound<'_, PyList>, row: usize| -> PyResult<Value> { to_value(&column.get_item(row)?) };
+    let row_values = |row: usize| -> PyResult<RowValues> {
+        let body = match &body {
+            Body::Messages(messages) => Body::Messages(cell(messages, row)?),
+            Body::PromptCompletion { prompt, completion } => Body::PromptCompletion {
+                prompt: prompt.map(|p| cell(p, row)).transpose()?,
+                completion: cell(completion, row)?,
+            },
+        };
+        Ok(RowValues { body, tools: tools.map(|t| cell(t, row)).transpose()? })
+    };
+    let rows = (0..rows_len).map(|row| row_values(row).map_err(|e| Error::Input(e.value(py).to_string()))).collect();
     run(py, masker, &ValueRows(rows), on_error, threads, add_generation_prompt, template_kwargs, policy)
 }
 

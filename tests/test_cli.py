@@ -110,6 +110,15 @@ def test_progress_bar_shows_rates_on_a_terminal():
     assert "500 rows" in line and "rows/s" in line and "tok/s" in line and "100%" in line
 
 
+def test_prepare_prompt_completion_rows(tmp_path):
+    rows = [{"prompt": "Tell a joke", "completion": [{"role": "assistant", "content": "No"}]},
+            {"prompt": [{"role": "user", "content": "Hi"}], "completion": [{"role": "assistant", "content": "Hello"}]}]
+    out = tmp_path / "out.parquet"
+    assert main(["prepare", str(write_jsonl(tmp_path / "pc.jsonl", rows)), "-o", str(out), "--tokenizer", str(DEMO_DIR)]) == 0
+    masker = sftmask.Masker.from_pretrained(DEMO_DIR)
+    assert pq.read_table(out)["labels"].to_pylist() == [masker.encode(r)["labels"].tolist() for r in rows]
+
+
 def malformed_file(tmp_path):
     rows = [json.dumps(r) for r in DEMO_ROWS[:6]]
     rows[1] = '{"messages": [{"role": "user", "content": "cut off'  # not JSON

@@ -4,6 +4,7 @@ ChatML template that has no generation tags (so turns are located). They run any
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from conftest import trained_texts as trained
@@ -130,6 +131,65 @@ def test_plain_text_prompt_and_completion(masker):
     assert trained(masker, out) == [" 4<|im_end|>"]
     out = masker.encode(prompt="Q: 2+2?\nA:", completion=" 4", train_end_of_turn=False)
     assert trained(masker, out) == [" 4"]
+
+
+def test_a_missing_prompt_means_no_prompt_messages(masker):
+    completion = [{"role": "assistant", "content": "No"}]
+    out = masker.encode(completion=completion)
+    assert masker.decode(out["input_ids"]) == "<|im_start|>assistant\nNo<|im_end|>\n"
+    assert np.array_equal(masker.encode(prompt=None, completion=completion)["labels"], out["labels"])
+
+
+PC_ROWS = [
+    {"prompt": CHAT[:4], "completion": CHAT[4:]},
+    {"prompt": "Tell a joke", "completion": [{"role": "assistant", "content": "No"}]},
+    {"prompt": "Q: 2+2?\nA:", "completion": " 4"},
+    {"prompt": None, "completion": [{"role": "assistant", "content": "Alone"}]},
+    {"prompt": "x", "completion": []},  # an empty completion: the row's error
+]
+
+
+def expected_pc(masker, rows):
+    return [masker.encode(prompt=r["prompt"], completion=r["completion"]) for r in rows]
+
+
+def assert_batch_equals(batch, expected):
+    assert batch["input_ids"].to_pylist() == [e["input_ids"].tolist() for e in expected]
+    assert batch["labels"].to_pylist() == [e["labels"].tolist() for e in expected]
+
+
+def test_encode_batch_reads_prompt_and_completion_columns(masker):
+    good, expected = PC_ROWS[:4], expected_pc(masker, PC_ROWS[:4])
+    assert_batch_equals(masker.encode_batch(good), expected)  # a list of rows
+    columns = {"prompt": [r["prompt"] for r in good], "completion": [r["completion"] for r in good]}
+    assert_batch_equals(masker.encode_batch(columns), expected)  # a datasets batch
+    # Arrow needs one type per column: strings and message lists in separate tables.
+    chats = [r for r in good if not isinstance(r["completion"], str)]
+    chats = [dict(r, prompt=r["prompt"] if r["prompt"] is not None else []) for r in chats]
+    chats = [r for r in chats if not isinstance(r["prompt"], str)]
+    assert_batch_equals(masker.encode_batch(pa.Table.from_pylist(chats)), expected_pc(masker, chats))
+    plain = pa.table({"prompt": ["Q: 2+2?\nA:", None], "completion": [" 4", " 5"]})
+    assert_batch_equals(masker.encode_batch(plain), expected_pc(masker, plain.to_pylist()))
+    no_prompt = pa.table({"completion": [" 4"]})
+    assert_batch_equals(masker.encode_batch(no_prompt), [masker.encode(completion=" 4")])
+
+
+def test_encode_batch_prompt_completion_errors(masker):
+    batch = masker.encode_batch(PC_ROWS, on_error="skip")
+    report = sftmask.BatchReport.of(batch)
+    assert batch.num_rows == 4 and [(e.row, e.type) for e in report.skipped] == [(4, "InputError")]
+    with pytest.raises(sftmask.InputError, match=r"^row 4: the completion is empty"):
+        masker.encode_batch(PC_ROWS)
+    with pytest.raises(sftmask.InputError, match="column 'prompt' has type Int64; expected a string or a list"):
+        masker.encode_batch(pa.table({"prompt": [1], "completion": ["a"]}))
+
+
+def test_datasets_map_over_a_prompt_completion_dataset(masker):
+    datasets = pytest.importorskip("datasets")
+    rows = [{"prompt": "Tell a joke", "completion": "No"}, {"prompt": "Hi", "completion": "Hello"}]
+    dataset = datasets.Dataset.from_list(rows)
+    encoded = dataset.with_format("arrow").map(masker, batched=True, remove_columns=dataset.column_names)
+    assert encoded.with_format(None)["labels"] == [e["labels"].tolist() for e in expected_pc(masker, rows)]
 
 
 def test_prompt_completion_misuse(masker):

@@ -67,8 +67,7 @@ class Masker:
 def encode_batch_arrow(
     masker: Masker,
     data: Any,
-    messages_column: str = "messages",
-    tools_column: str = "tools",
+    columns: Mapping[str, str],  # keys: messages, tools, prompt, completion
     on_error: str = "raise",
     threads: int | None = None,
     add_generation_prompt: bool = False,
@@ -77,13 +76,15 @@ def encode_batch_arrow(
 ) -> pa.RecordBatch: ...
 def encode_batch_objects(
     masker: Masker,
-    messages: list[Any],
+    messages: list[Any] | None = None,
     tools: list[Any] | None = None,
     on_error: str = "raise",
     threads: int | None = None,
     add_generation_prompt: bool = False,
     template_kwargs: Mapping[str, Any] | None = None,
     policy: Policy | None = None,
+    prompt: list[Any] | None = None,
+    completion: list[Any] | None = None,
 ) -> pa.RecordBatch: ...
 
 def pack_tokens(

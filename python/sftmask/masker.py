@@ -282,8 +282,6 @@ class Masker:
             messages, tools = _split_conversation(messages, tools)
         elif messages is not None:
             raise TypeError("give either messages or prompt= and completion=, not both")
-        elif prompt is None:
-            prompt = ""
         dtype = self.dtype if dtype is None else dtype
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'int32' or 'int64', got {dtype!r}")
@@ -299,6 +297,8 @@ class Masker:
         *,
         messages_column: str = "messages",
         tools_column: str = "tools",
+        prompt_column: str = "prompt",
+        completion_column: str = "completion",
         on_error: str = "raise",
         threads: int | None = None,
         **template_kwargs: Any,
@@ -308,7 +308,8 @@ class Masker:
         `data` is a `pyarrow.Table` or `RecordBatch`, anything exporting the Arrow PyCapsule interface (a polars
         DataFrame, ...), a list of rows (dicts with a `messages_column` and an optional `tools_column`), or a
         Hugging Face `datasets` batch (a dict of columns). Messages may be lists of message structs or JSON text;
-        tools lists of schemas or JSON text.
+        tools lists of schemas or JSON text. Without a messages column, rows with a `completion_column` (and
+        optionally a `prompt_column`) are prompt-completion rows, as in `encode(prompt=..., completion=...)`.
 
         Returns a `pyarrow.RecordBatch` with `input_ids` and `labels` (`list<int32>`, `-100` where not trained),
         `num_tokens` and `num_trained_tokens`. The flat token buffers are reachable without copying:
@@ -332,25 +333,30 @@ class Masker:
             template_kwargs=template_kwargs,
             policy=_native_policy(policy) if policy else None,
         )
+        columns = dict(messages=messages_column, tools=tools_column, prompt=prompt_column, completion=completion_column)
         if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
-            return _native.encode_batch_arrow(
-                self._native, data, messages_column=messages_column, tools_column=tools_column, **options
-            )
+            return _native.encode_batch_arrow(self._native, data, columns, **options)
         if isinstance(data, Mapping):  # a `datasets` batch: a dict of columns
-            if messages_column not in data:
-                raise InputError(f"column {messages_column!r} not found; the columns are: {', '.join(data)}")
-            messages, tools = list(data[messages_column]), data.get(tools_column)
+            names = list(data)
         elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
-            rows = list(data)
-            for index, row in enumerate(rows):
-                if not isinstance(row, Mapping) or messages_column not in row:
+            data = list(data)
+            for index, row in enumerate(data):
+                if not isinstance(row, Mapping) or (messages_column not in row and completion_column not in row):
                     raise InputError(f"row {index}: expected a mapping with a {messages_column!r} field")
-            messages = [row[messages_column] for row in rows]
-            tools = [row.get(tools_column) for row in rows]
+            names = {name for row in data for name in row}
+            data = {name: [row.get(name) for row in data] for name in columns.values() if name in names}
         else:
             raise TypeError(f"encode_batch cannot read a {type(data).__name__}; pass an Arrow table or a list of rows")
-        tools = None if tools is None else list(tools)
-        return _native.encode_batch_objects(self._native, messages, tools, **options)
+        if messages_column in names:
+            parts = {"messages": list(data[messages_column])}
+        elif completion_column in names:
+            parts = {"completion": list(data[completion_column])}
+            if prompt_column in names:
+                parts["prompt"] = list(data[prompt_column])
+        else:
+            raise InputError(f"column {messages_column!r} not found; the columns are: {', '.join(names)}")
+        tools = data.get(tools_column)
+        return _native.encode_batch_objects(self._native, tools=None if tools is None else list(tools), **parts, **options)
 
     def __call__(self, batch: Any, **options: Any) -> pa.Table:
         """`encode_batch` returning a `pyarrow.Table`, the form `datasets.Dataset.map` takes:
