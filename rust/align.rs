@@ -20,7 +20,7 @@ pub fn align_end(probe: &Trace, full: &Trace, window: RangeInclusive<usize>) -> 
             continue;
         }
         let matched = common_tail(probe, probe.spans.len(), full, index + 1);
-        if matched > 0 && best.map_or(true, |(most, _)| matched > most) {
+        if matched > 0 && best.is_none_or(|(most, _)| matched > most) {
             best = Some((matched, span.output.end));
         }
     }

@@ -51,6 +51,10 @@ pub struct RowError {
 pub trait Rows: Sync {
     fn len(&self) -> usize;
     fn conversation(&self, row: usize) -> Result<Conversation>;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What a row holds: its messages, or a prompt and its completion (each a string or a list of messages).

@@ -155,7 +155,7 @@ pub fn pack(
 /// Best-fit decreasing: the longest pieces first, each into the open bin with the least room that still fits it.
 fn best_fit_decreasing(mut pieces: Vec<Piece>, max_length: usize) -> Vec<Vec<Piece>> {
     // Stable sort: equal lengths keep their input order, so packing is deterministic.
-    pieces.sort_by(|a, b| b.len.cmp(&a.len));
+    pieces.sort_by_key(|piece| std::cmp::Reverse(piece.len));
     let mut bins: Vec<Vec<Piece>> = Vec::new();
     // Remaining room -> bins with exactly that much room left.
     let mut by_room: BTreeMap<usize, Vec<usize>> = BTreeMap::new();

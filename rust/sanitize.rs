@@ -139,7 +139,7 @@ fn encode_piece(tokenizer: &TextTokenizer, piece: &str, as_text: bool, newline: 
 
 fn alternation(tokens: &[&str]) -> String {
     let mut tokens = tokens.to_vec();
-    tokens.sort_by(|a, b| b.len().cmp(&a.len()));
+    tokens.sort_by_key(|token| std::cmp::Reverse(token.len()));
     let alternatives: Vec<String> = tokens.iter().map(|t| regex::escape(t)).collect();
     if alternatives.is_empty() {
         return "[^\\s\\S]".into(); // matches nothing
