@@ -142,10 +142,20 @@ def test_prepare_skips_malformed_rows_and_counts_them(tmp_path, capsys):
 
 
 def test_prepare_raise_names_the_row(tmp_path, capsys):
-    code = main(["prepare", str(malformed_file(tmp_path)), "-o", str(tmp_path / "o.parquet"),
-                 "--tokenizer", str(DEMO_DIR), "--on-error", "raise"])
+    out = tmp_path / "o.parquet"
+    code = main(["prepare", str(malformed_file(tmp_path)), "-o", str(out), "--tokenizer", str(DEMO_DIR),
+                 "--on-error", "raise", "--chunk-rows", "1"])
     assert code == 2
     assert "bad.jsonl: row 1: not valid JSON" in capsys.readouterr().err
+    assert not out.exists()  # the chunk written before the failure is not left behind as a partial output
+
+
+def test_prepare_an_empty_input_writes_an_empty_file(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("")
+    out = tmp_path / "o.parquet"
+    assert main(["prepare", str(tmp_path / "empty.jsonl"), "-o", str(out), "--tokenizer", str(DEMO_DIR)]) == 0
+    table = pq.read_table(out)
+    assert table.num_rows == 0 and table.schema.names == ["input_ids", "labels", "num_tokens", "num_trained_tokens"]
 
 
 def test_prepare_truncates_and_packs(tmp_path, capsys):

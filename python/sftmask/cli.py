@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import sftmask
 
@@ -50,8 +52,7 @@ def _show(args: argparse.Namespace) -> int:
     if len(args.inputs) != 1:
         raise _UsageError("show reads one INPUT")
     masker = _masker(args)
-    rows = _read_rows(args.inputs[0], args.rows)
-    show(masker, rows, indices=parse_rows(args.rows), html=args.html)
+    show(masker, _iter_rows(args.inputs[0]), indices=parse_rows(args.rows), html=args.html)
     if args.html:
         print(f"wrote {args.html}", file=sys.stderr)
     return 0
@@ -71,26 +72,16 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _read_rows(path: str, rows: str) -> list:
-    """The rows `show` needs: every row up to the last one asked for."""
-    from pathlib import Path
-
-    from sftmask.show import parse_rows
+def _iter_rows(path: str) -> Iterator[dict]:
+    """The rows of a file, one at a time (`show` stops reading after the last row it shows)."""
     from sftmask.sources import read_chunks
 
-    wanted = parse_rows(rows)
-    last = max(wanted) if wanted else 0
-    out: list = []
     for chunk in read_chunks([Path(path)], 1024):
         data = chunk.data
         if isinstance(data, dict):
-            names = list(data)
-            out += [{n: data[n][i] for n in names} for i in range(len(data[names[0]]))]
+            yield from (dict(zip(data, values)) for values in zip(*data.values()))
         else:
-            out += data.to_pylist()
-        if len(out) > last:
-            break
-    return out
+            yield from data.to_pylist()
 
 
 class _UsageError(Exception):

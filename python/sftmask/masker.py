@@ -343,8 +343,10 @@ class Masker:
             for index, row in enumerate(data):
                 if not isinstance(row, Mapping) or (messages_column not in row and completion_column not in row):
                     raise InputError(f"row {index}: expected a mapping with a {messages_column!r} field")
-            names = {name for row in data for name in row}
-            data = {name: [row.get(name) for row in data] for name in columns.values() if name in names}
+            present = {name for row in data for name in row}
+            data = {name: [row.get(name) for row in data] for name in columns.values() if name in present}
+            data = data or {messages_column: []}  # no rows at all
+            names = list(data)
         else:
             raise TypeError(f"encode_batch cannot read a {type(data).__name__}; pass an Arrow table or a list of rows")
         if messages_column in names:

@@ -79,10 +79,11 @@ class PrepareSummary:
 
 
 def _raise_row_error(error: FailedRow) -> None:
-    kind = getattr(sftmask, error.type, sftmask.SftmaskError)
+    """Raises the row's error as the exception class encoding gave it, naming the file and the row."""
+    kind = getattr(sftmask, error.type, None)
     if not (isinstance(kind, type) and issubclass(kind, sftmask.SftmaskError)):
         kind = sftmask.SftmaskError
-    raise kind(str(error).replace(f"{error.type}: ", "", 1))
+    raise kind(f"{error.source}: row {error.row}: {error.message}")
 
 
 def _encode_chunk(masker: Masker, chunk: Chunk, summary: PrepareSummary, on_error: str, **options) -> pa.RecordBatch:
@@ -144,18 +145,21 @@ def prepare(
             summary.rows_out += batch.num_rows
             if pack_length:
                 batch = _pack(batch, pack_length, summary)
-            if writer is None:
-                writer = pq.ParquetWriter(str(output), batch.schema)
+            writer = writer or pq.ParquetWriter(str(output), batch.schema)
             writer.write_batch(batch)
             bytes_done = chunk.bytes_done
             bar.update(len(chunk.row_numbers) + len(chunk.bad_rows), tokens, bytes_done)
-    finally:
-        if writer is not None:
+    except BaseException:
+        if writer is not None:  # leave no half-written output behind
             writer.close()
+            Path(output).unlink(missing_ok=True)
+        raise
+    finally:
         bar.close(bytes_done)
     if writer is None:  # no input rows at all: still write a valid, empty file
         empty = masker.encode_batch([], on_error="skip").replace_schema_metadata(None)
-        pq.write_table(pa.Table.from_batches([empty]), str(output))
+        writer = pq.ParquetWriter(str(output), (_pack(empty, pack_length, summary) if pack_length else empty).schema)
+    writer.close()
     summary.seconds = bar.elapsed
     return summary
 
