@@ -207,7 +207,14 @@ def _messages_of(data: Any) -> list[Any] | None:
         column = table.column("messages").to_pylist() if "messages" in table.schema.names else None
     if column is None:
         return None
-    return [json.loads(m) if isinstance(m, str) else m for m in column]
+    return [_parse(m) if isinstance(m, str) else m for m in column]
+
+
+def _parse(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:  # encoding reports the row as an error already
+        return None
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -232,22 +239,33 @@ def _rows(batch: pa.RecordBatch, name: str) -> list[np.ndarray | None]:
 
 
 def _check_chunk(masker, chunk, report, policy, options, special_pattern, special_ids, threads) -> None:
-    where = lambda i: f"{chunk.source}: row {chunk.row_numbers[i]}"  # noqa: E731
-    base = {k: v for k, v in options.items() if k != "max_length"}
-    encode = lambda **o: masker.encode_batch(chunk.data, on_error="null", threads=threads, **{**base, **o})  # noqa: E731
-    actual = encode(max_length=None)
-    errors = report.finding("encode_errors")
-    untrainable = report.finding("no_trained_tokens")
+    def where(i: int) -> str:
+        return f"{chunk.source}: row {chunk.row_numbers[i]}"
+
+    def encode(**overrides: Any) -> pa.RecordBatch:
+        # Without max_length: truncation is judged on the whole row, and turns are compared token by token.
+        return masker.encode_batch(chunk.data, on_error="null", threads=threads, **{**options, **overrides, "max_length": None})
+
+    actual = encode()
+    errors, untrainable = report.finding("encode_errors"), report.finding("no_trained_tokens")
     for error in BatchReport.of(actual).errors:
         target = untrainable if error.type == "UntrainableError" else errors
         target.add(where(error.row), detail=f"{error.type}: {error.message}")
-    report.rows += len(chunk.row_numbers)
     for row, reason in chunk.bad_rows:
         errors.add(f"{chunk.source}: row {row}", detail=reason)
-        report.rows += 1
+    report.rows += len(chunk.row_numbers) + len(chunk.bad_rows)
 
     ids, labels = _rows(actual, "input_ids"), _rows(actual, "labels")
-    stats = report.sources.setdefault(chunk.source, SourceStats())
+    _count_lengths(report, chunk.source, ids, labels)
+    messages = _messages_of(chunk.data)
+    _check_special_tokens(messages, special_pattern, report.finding("special_tokens_in_content"), where)
+    _check_truncation(labels, policy, report.finding("truncation_cuts_trained_tokens"), where)
+    if messages is not None:  # prompt-completion rows: the prompt's turns are not located separately
+        _check_turns(masker, encode, messages, ids, labels, policy, special_ids, report, where)
+
+
+def _count_lengths(report: CheckReport, source: str, ids, labels) -> None:
+    stats = report.sources.setdefault(source, SourceStats())
     for row_ids, row_labels in zip(ids, labels):
         if row_ids is not None:
             stats.rows += 1
@@ -255,14 +273,14 @@ def _check_chunk(masker, chunk, report, policy, options, special_pattern, specia
             stats.trained_tokens += int(np.count_nonzero(row_labels != IGNORE_INDEX))
             report.lengths[next((b for b in LENGTH_BUCKETS if len(row_ids) <= b), None)] += 1
 
-    messages = _messages_of(chunk.data)
-    _check_special_tokens(messages, special_pattern, report.finding("special_tokens_in_content"), where)
-    _check_truncation(labels, policy, report.finding("truncation_cuts_trained_tokens"), where)
-    if messages is None:
-        return  # prompt-completion rows: the prompt's turns are not located separately
-    trained_roles = set([policy["roles_to_train"]] if isinstance(policy["roles_to_train"], str) else policy["roles_to_train"])
-    read_roles = sorted({m.get("role") for conv in messages if conv for m in conv if isinstance(m, Mapping)} - trained_roles - {None})
-    turns = dict(mode="turns", train_last_turn_only=False, train_field=None, max_length=None)
+
+def _check_turns(masker, encode, messages, ids, labels, policy, special_ids, report, where) -> None:
+    """Role leakage and untrained end-of-turn tokens, against the turns of every message located in the render."""
+    trained_roles = policy["roles_to_train"]
+    trained_roles = {trained_roles} if isinstance(trained_roles, str) else set(trained_roles)
+    roles = {m.get("role") for conversation in messages if conversation for m in conversation if isinstance(m, Mapping)}
+    read_roles = sorted(roles - trained_roles - {None})
+    turns = dict(mode="turns", train_last_turn_only=False, train_field=None)
     trained_turns = _rows(encode(**turns, roles_to_train=sorted(trained_roles), train_end_of_turn=True), "labels")
     read_turns = _rows(encode(**turns, roles_to_train=read_roles, train_end_of_turn=False), "labels") if read_roles else None
     leakage, eot, unchecked = (report.finding(c) for c in ("role_leakage", "end_of_turn_untrained", "not_checked"))
@@ -276,8 +294,8 @@ def _check_chunk(masker, chunk, report, policy, options, special_pattern, specia
             continue
         untrained_ends = (assistant != IGNORE_INDEX) & np.isin(row_ids, special_ids) & ~trained
         if untrained_ends.any():
-            tokens = masker.decode(row_ids[untrained_ends][:1])
-            eot.add(where(i), int(untrained_ends.sum()), f"{tokens!r} not trained")
+            token = masker.decode(row_ids[untrained_ends][:1])
+            eot.add(where(i), int(untrained_ends.sum()), f"{token!r} not trained")
         reading = read_turns[i] if read_turns is not None else None
         if reading is not None and len(reading) == len(row_ids):
             leaked = trained & (reading != IGNORE_INDEX)
