@@ -99,6 +99,18 @@ def test_prepare_json_array_file(tmp_path):
     assert concat_output(pq.read_table(out)) == concat_output(pa.Table.from_batches([expected]))
 
 
+def test_prepare_gzipped_jsonl(tmp_path):
+    import gzip
+
+    source = tmp_path / "rows.jsonl.gz"
+    with gzip.open(source, "wt", encoding="utf-8") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in DEMO_ROWS))
+    out = tmp_path / "out.parquet"
+    assert main(["prepare", str(source), "-o", str(out), "--tokenizer", str(DEMO_DIR)]) == 0
+    expected = sftmask.Masker.from_pretrained(DEMO_DIR).encode_batch(DEMO_ROWS)
+    assert concat_output(pq.read_table(out)) == concat_output(pa.Table.from_batches([expected]))
+
+
 def test_progress_bar_shows_rates_on_a_terminal():
     from sftmask.progress import Progress
 

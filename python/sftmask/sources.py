@@ -111,7 +111,7 @@ def _open_gzip(path: Path, mode: str):
 
 
 def _tell(f) -> int:
-    # For gzip this is the uncompressed position; progress is then approximate.
+    """Bytes read from the file on disk (for gzip, of the compressed file, which `input_size` also counts)."""
     try:
         return (f.fileobj if hasattr(f, "fileobj") else f).tell()
     except (OSError, ValueError):
