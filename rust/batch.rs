@@ -96,6 +96,68 @@ impl Rows for ValueRows {
     }
 }
 
+/// The names of the columns (or JSON fields) rows are read from.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "python", derive(pyo3::FromPyObject), pyo3(from_item_all))]
+pub struct ColumnNames {
+    pub messages: String,
+    pub tools: String,
+    pub prompt: String,
+    pub completion: String,
+}
+
+impl Default for ColumnNames {
+    fn default() -> ColumnNames {
+        let name = String::from;
+        ColumnNames { messages: name("messages"), tools: name("tools"), prompt: name("prompt"), completion: name("completion") }
+    }
+}
+
+/// Rows as JSON Lines text: line i is row i, parsed when the row is encoded (so on the worker threads).
+pub struct JsonLineRows<'a> {
+    lines: Vec<&'a [u8]>,
+    columns: ColumnNames,
+}
+
+impl<'a> JsonLineRows<'a> {
+    pub fn new(text: &'a [u8], columns: ColumnNames) -> JsonLineRows<'a> {
+        let text = text.strip_suffix(b"\n").unwrap_or(text);
+        let lines = if text.is_empty() { Vec::new() } else { text.split(|&b| b == b'\n').collect() };
+        JsonLineRows { lines, columns }
+    }
+
+    fn values(&self, row: usize) -> Result<RowValues> {
+        let line = self.lines[row].trim_ascii();
+        if line.is_empty() {
+            return Err(Error::Input("empty line".into()));
+        }
+        let value = serde_json::from_slice(line).map_err(|e| Error::Input(format!("not valid JSON: {e}")))?;
+        let serde_json::Value::Object(mut object) = value else {
+            return Err(Error::Input("a row must be a JSON object".into()));
+        };
+        let mut take = |name: &str| object.remove(name).map(|v| Value::from(minijinja::value::Serde(v)));
+        let names = &self.columns;
+        let body = match (take(&names.messages), take(&names.completion)) {
+            (Some(messages), _) => Body::Messages(messages),
+            (None, Some(completion)) => Body::PromptCompletion { prompt: take(&names.prompt), completion },
+            (None, None) => {
+                return Err(Error::Input(format!("the row has no '{}' field (nor '{}')", names.messages, names.completion)))
+            }
+        };
+        Ok(RowValues { body, tools: take(&names.tools) })
+    }
+}
+
+impl Rows for JsonLineRows<'_> {
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn conversation(&self, row: usize) -> Result<Conversation> {
+        self.values(row)?.conversation()
+    }
+}
+
 /// The columns of one chunk of an Arrow table: the body's and the tools'.
 pub struct ChunkColumns {
     pub body: Body<ArrayRef>,
@@ -308,6 +370,22 @@ mod tests {
             assert_eq!(batch.num_trained_tokens[row] as usize, single.num_trained_tokens());
         }
         assert!(batch.valid.is_empty());
+    }
+
+    #[test]
+    fn json_lines_are_rows_and_bad_lines_their_errors() {
+        let text = b"{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]}\n\
+                     \n{\"messages\": [\n[1, 2]\n{\"completion\": \"plain\"}\n{\"other\": 1}\n";
+        let rows = JsonLineRows::new(text, ColumnNames::default());
+        assert_eq!(rows.len(), 6);
+        let batch = encode_rows(&demo_masker(), &rows, &RenderOptions::default(), OnError::Skip, 1).unwrap();
+        let errors: Vec<(usize, String)> = batch.errors.iter().map(|e| (e.row, e.error.message().to_string())).collect();
+        assert_eq!(batch.rows_out(), 2);
+        assert_eq!(errors[0], (1, "empty line".into()));
+        assert_eq!(errors[1].0, 2);
+        assert!(errors[1].1.starts_with("not valid JSON: EOF while parsing"), "{}", errors[1].1);
+        assert_eq!(errors[2], (3, "a row must be a JSON object".into()));
+        assert_eq!(errors[3], (5, "the row has no 'messages' field (nor 'completion')".into()));
     }
 
     #[test]

@@ -14,7 +14,9 @@ use pyo3::types::{PyDict, PyList};
 use pyo3_arrow::{PyRecordBatch, PyTable};
 
 use crate::arrow_values::is_conversation_type;
-use crate::batch::{encode_rows, ArrowRows, Body, ChunkColumns, EncodedBatch, OnError, RowValues, Rows, ValueRows};
+use crate::batch::{
+    encode_rows, ArrowRows, Body, ChunkColumns, ColumnNames, EncodedBatch, JsonLineRows, OnError, RowValues, Rows, ValueRows,
+};
 use crate::error::Error;
 use crate::py::{render_options, to_py_err, to_value, training_policy, PyMasker};
 
@@ -65,16 +67,6 @@ fn to_record_batch(batch: EncodedBatch, on_error: &str) -> PyResult<RecordBatch>
         Arc::new(Int32Array::from(batch.num_trained_tokens)) as ArrayRef,
     ];
     RecordBatch::try_new(schema, columns).map_err(|e| to_py_err(Error::Input(e.to_string())))
-}
-
-/// The names of the columns a batch reads (a dict with these keys).
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
-pub struct ColumnNames {
-    messages: String,
-    tools: String,
-    prompt: String,
-    completion: String,
 }
 
 /// Finds the columns of each chunk (messages, or else prompt and completion; and tools) and checks their types.
@@ -213,7 +205,28 @@ pub fn encode_batch_objects(
     run(py, masker, &ValueRows(rows), on_error, threads, add_generation_prompt, template_kwargs, policy)
 }
 
+/// Encodes the rows of JSON Lines text (one JSON object a line, with the columns as fields), parsing the lines on
+/// the worker threads. Row i is line i; an empty or malformed line is that row's error.
+#[pyfunction]
+#[pyo3(signature = (masker, text, columns, on_error="raise", threads=None, add_generation_prompt=false, template_kwargs=None, policy=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn encode_batch_jsonl(
+    py: Python<'_>,
+    masker: &PyMasker,
+    text: &[u8],
+    columns: ColumnNames,
+    on_error: &str,
+    threads: Option<usize>,
+    add_generation_prompt: bool,
+    template_kwargs: Option<&Bound<'_, PyDict>>,
+    policy: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Py<PyAny>> {
+    let rows = JsonLineRows::new(text, columns);
+    run(py, masker, &rows, on_error, threads, add_generation_prompt, template_kwargs, policy)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(encode_batch_jsonl, m)?)?;
     m.add_function(wrap_pyfunction!(encode_batch_arrow, m)?)?;
     m.add_function(wrap_pyfunction!(encode_batch_objects, m)?)?;
     m.add("REPORT_KEY", REPORT_KEY)?;

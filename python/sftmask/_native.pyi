@@ -64,6 +64,16 @@ class Masker:
         completion: str | Sequence[Mapping[str, Any]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
+def encode_batch_jsonl(
+    masker: Masker,
+    text: bytes,
+    columns: Mapping[str, str],
+    on_error: str = "raise",
+    threads: int | None = None,
+    add_generation_prompt: bool = False,
+    template_kwargs: Mapping[str, Any] | None = None,
+    policy: Policy | None = None,
+) -> pa.RecordBatch: ...
 def encode_batch_arrow(
     masker: Masker,
     data: Any,

@@ -74,12 +74,14 @@ def _check(args: argparse.Namespace) -> int:
 
 def _iter_rows(path: str) -> Iterator[dict]:
     """The rows of a file, one at a time (`show` stops reading after the last row it shows)."""
-    from sftmask.sources import read_chunks
+    from sftmask.sources import JsonLines, read_chunks
 
     for chunk in read_chunks([Path(path)], 1024):
         data = chunk.data
         if isinstance(data, dict):
             yield from (dict(zip(data, values)) for values in zip(*data.values()))
+        elif isinstance(data, JsonLines):
+            yield from data  # a line that is not JSON comes as None, which `show` reports as that row's error
         else:
             yield from data.to_pylist()
 

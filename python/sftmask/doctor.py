@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from sftmask.masker import Masker
 from sftmask.report import BatchReport
-from sftmask.sources import Chunk, read_chunks
+from sftmask.sources import Chunk, JsonLines, read_chunks
 
 IGNORE_INDEX = -100
 #: How many example rows a finding keeps.
@@ -182,7 +182,7 @@ def _chunks(data: Any, chunk_rows: int) -> Iterable[Chunk]:
     if isinstance(data, list) and data and all(isinstance(d, (str, os.PathLike)) for d in data):
         return read_chunks([Path(d) for d in data], chunk_rows)
     rows = data.num_rows if hasattr(data, "num_rows") else len(data)
-    return [Chunk("data", data, range(rows), [], 0)]
+    return [Chunk("data", data, range(rows), 0)]
 
 
 def _head(chunk: Chunk, n: int) -> Chunk:
@@ -191,14 +191,21 @@ def _head(chunk: Chunk, n: int) -> Chunk:
         data = {name: column[:n] for name, column in data.items()}
     elif hasattr(data, "slice"):
         data = data.slice(0, n)
+    elif isinstance(data, JsonLines):
+        data = data.head(n)
     else:
         data = data[:n]
-    return Chunk(chunk.source, data, chunk.row_numbers[:n], [], chunk.bytes_done)
+    return Chunk(chunk.source, data, chunk.row_numbers[:n], chunk.bytes_done)
 
 
 def _messages_of(data: Any) -> list[Any] | None:
     """The messages column as Python lists, or None for prompt-completion rows."""
-    if isinstance(data, Mapping):
+    if isinstance(data, JsonLines):
+        rows = list(data)
+        if not any(isinstance(row, Mapping) and "messages" in row for row in rows):
+            return None
+        column = [row.get("messages") if isinstance(row, Mapping) else None for row in rows]
+    elif isinstance(data, Mapping):
         column = data.get("messages")
     elif isinstance(data, list):
         column = [row.get("messages") if isinstance(row, Mapping) else None for row in data]
@@ -251,9 +258,7 @@ def _check_chunk(masker, chunk, report, policy, options, special_pattern, specia
     for error in BatchReport.of(actual).errors:
         target = untrainable if error.type == "UntrainableError" else errors
         target.add(where(error.row), detail=f"{error.type}: {error.message}")
-    for row, reason in chunk.bad_rows:
-        errors.add(f"{chunk.source}: row {row}", detail=reason)
-    report.rows += len(chunk.row_numbers) + len(chunk.bad_rows)
+    report.rows += len(chunk.row_numbers)
 
     ids, labels = _rows(actual, "input_ids"), _rows(actual, "labels")
     _count_lengths(report, chunk.source, ids, labels)

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from sftmask import _native
 from sftmask._native import ConfigError, InputError
+from sftmask.sources import JsonLines
 
 # Files a tokenizer directory needs; the hub download fetches only these.
 TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"]
@@ -306,8 +307,9 @@ class Masker:
         """Encodes many conversations in parallel (Rust threads, the GIL released), keeping their order.
 
         `data` is a `pyarrow.Table` or `RecordBatch`, anything exporting the Arrow PyCapsule interface (a polars
-        DataFrame, ...), a list of rows (dicts with a `messages_column` and an optional `tools_column`), or a
-        Hugging Face `datasets` batch (a dict of columns). Messages may be lists of message structs or JSON text;
+        DataFrame, ...), a list of rows (dicts with a `messages_column` and an optional `tools_column`), a
+        Hugging Face `datasets` batch (a dict of columns), or `sftmask.sources.JsonLines` (JSON Lines text, parsed
+        in Rust). Messages may be lists of message structs or JSON text;
         tools lists of schemas or JSON text. Without a messages column, rows with a `completion_column` (and
         optionally a `prompt_column`) are prompt-completion rows, as in `encode(prompt=..., completion=...)`.
 
@@ -336,6 +338,8 @@ class Masker:
         columns = dict(messages=messages_column, tools=tools_column, prompt=prompt_column, completion=completion_column)
         if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
             return _native.encode_batch_arrow(self._native, data, columns, **options)
+        if isinstance(data, JsonLines):
+            return _native.encode_batch_jsonl(self._native, data.text, columns, **options)
         if isinstance(data, Mapping):  # a `datasets` batch: a dict of columns
             names = list(data)
         elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):

@@ -89,12 +89,6 @@ def _raise_row_error(error: FailedRow) -> None:
 def _encode_chunk(masker: Masker, chunk: Chunk, summary: PrepareSummary, on_error: str, **options) -> pa.RecordBatch:
     """Encodes one chunk, counting (or raising, under `on_error="raise"`) the rows that fail, by their number in
     the source."""
-    for row, reason in chunk.bad_rows:
-        summary.rows_in += 1
-        failed = FailedRow(chunk.source, row, "InputError", reason)
-        if on_error == "raise":
-            _raise_row_error(failed)
-        summary.add_error(failed)
     # Always "skip" here, so that a failure is reported by its row number in the file, not in the chunk.
     batch = masker.encode_batch(chunk.data, on_error="skip", **options)
     report = BatchReport.of(batch)
@@ -148,7 +142,7 @@ def prepare(
             writer = writer or pq.ParquetWriter(str(output), batch.schema)
             writer.write_batch(batch)
             bytes_done = chunk.bytes_done
-            bar.update(len(chunk.row_numbers) + len(chunk.bad_rows), tokens, bytes_done)
+            bar.update(len(chunk.row_numbers), tokens, bytes_done)
     except BaseException:
         if writer is not None:  # leave no half-written output behind
             writer.close()

@@ -7,6 +7,7 @@ time, so memory stays bounded however large the input.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -21,16 +22,42 @@ import pyarrow.parquet as pq
 ROW_COLUMNS = ("messages", "tools", "prompt", "completion")
 
 
+@dataclass(frozen=True)
+class JsonLines:
+    """Rows as JSON Lines text, one JSON object a line: `Masker.encode_batch` parses them in Rust."""
+
+    text: bytes
+    rows: int
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def lines(self) -> list[bytes]:
+        """The lines, split as the Rust side splits them: on `\n` only."""
+        text = self.text.removesuffix(b"\n")
+        return text.split(b"\n") if text else []
+
+    def __iter__(self) -> Iterator[Any]:
+        """Each line parsed in Python, or None where it is not JSON (encoding reports those lines)."""
+        for line in self.lines():
+            try:
+                yield json.loads(line)
+            except ValueError:
+                yield None
+
+    def head(self, n: int) -> JsonLines:
+        lines = self.lines()[:n]
+        return JsonLines(b"\n".join(lines), len(lines))
+
+
 @dataclass
 class Chunk:
     source: str
     """The file (or `datasets` directory) the rows come from."""
     data: Any
-    """The rows: a `pyarrow.Table`, or a dict of columns."""
+    """The rows: a `pyarrow.Table`, a dict of columns, or `JsonLines`."""
     row_numbers: list[int] | range
     """The number of each row in its source (0-based; a JSONL file counts lines)."""
-    bad_rows: list[tuple[int, str]]
-    """Rows that could not even be read (malformed JSON), with the reason."""
     bytes_done: int
     """Bytes of the whole input read so far (for progress)."""
 
@@ -82,26 +109,13 @@ def _rows_to_columns(rows: list[Any]) -> dict[str, list[Any]]:
 
 
 def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    """Lines are handed to `encode_batch` as they are and parsed in Rust, on its threads."""
     opener = _open_gzip if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as f:
-        rows: list[Any] = []
-        numbers: list[int] = []
-        bad: list[tuple[int, str]] = []
-        line_number = -1
-        for line_number, line in enumerate(f):
-            if not line.strip():
-                bad.append((line_number, "empty line"))
-            else:
-                try:
-                    rows.append(json.loads(line))
-                    numbers.append(line_number)
-                except ValueError as exc:
-                    bad.append((line_number, f"not valid JSON: {exc}"))
-            if len(rows) + len(bad) >= chunk_rows:
-                yield Chunk(str(path), _rows_to_columns(rows), numbers, bad, _tell(f))
-                rows, numbers, bad = [], [], []
-        if rows or bad:
-            yield Chunk(str(path), _rows_to_columns(rows), numbers, bad, _tell(f))
+        start = 0
+        while lines := list(itertools.islice(f, chunk_rows)):
+            yield Chunk(str(path), JsonLines(b"".join(lines), len(lines)), range(start, start + len(lines)), _tell(f))
+            start += len(lines)
 
 
 def _open_gzip(path: Path, mode: str):
@@ -130,7 +144,7 @@ def _read_json(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     for start in range(0, len(data), chunk_rows):
         rows = data[start : start + chunk_rows]
         done = size if start + chunk_rows >= len(data) else size * (start + len(rows)) // len(data)
-        yield Chunk(str(path), _rows_to_columns(rows), range(start, start + len(rows)), [], done)
+        yield Chunk(str(path), _rows_to_columns(rows), range(start, start + len(rows)), done)
 
 
 def _read_parquet(path: Path, chunk_rows: int) -> Iterator[Chunk]:
@@ -140,7 +154,7 @@ def _read_parquet(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     size, start = _size(path), 0
     for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns or None):
         table = pa.Table.from_batches([batch])
-        yield Chunk(str(path), table, range(start, start + len(table)), [], size * (start + len(table)) // total_rows)
+        yield Chunk(str(path), table, range(start, start + len(table)), size * (start + len(table)) // total_rows)
         start += len(table)
 
 
@@ -166,10 +180,10 @@ def _read_datasets_directory(path: Path, chunk_rows: int) -> Iterator[Chunk]:
             while sum(len(b) for b in pending) >= chunk_rows:
                 table = pa.Table.from_batches(pending)
                 head, rest = table.slice(0, chunk_rows), table.slice(chunk_rows)
-                yield Chunk(str(path), head, range(start, start + len(head)), [], done)
+                yield Chunk(str(path), head, range(start, start + len(head)), done)
                 start += len(head)
                 pending = rest.to_batches()
         done += os.path.getsize(file)
     if pending:
         table = pa.Table.from_batches(pending)
-        yield Chunk(str(path), table, range(start, start + len(table)), [], done)
+        yield Chunk(str(path), table, range(start, start + len(table)), done)
