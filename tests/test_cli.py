@@ -199,6 +199,19 @@ def test_check_passes_clean_data():
     assert sum(report.lengths.values()) == len(DEMO_ROWS)
 
 
+def test_check_takes_any_input_encode_batch_takes():
+    masker = demo_masker(TRAINS_USERS)
+    columns = {"messages": [r["messages"] for r in DEMO_ROWS]}
+    for data in (columns, pa.table(columns), DEMO_ROWS):
+        report = sftmask.check(masker, data, limit=10)
+        assert report.rows == 10 and report.finding("role_leakage").count == 10, type(data)
+
+
+def test_check_shows_progress_on_a_terminal(capsys):
+    sftmask.check(demo_masker(), str(DEMO_DIR / "conversations.jsonl"), progress=True)
+    assert "48 rows" in capsys.readouterr().err
+
+
 def test_check_catches_a_template_that_trains_users():
     report = check(demo_masker(TRAINS_USERS), DEMO_ROWS)
     leakage = report.finding("role_leakage")

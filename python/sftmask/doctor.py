@@ -22,7 +22,8 @@ import pyarrow as pa
 
 from sftmask.masker import Masker
 from sftmask.report import BatchReport
-from sftmask.sources import Chunk, JsonLines, read_chunks
+from sftmask.progress import Progress
+from sftmask.sources import Chunk, JsonLines, input_size, read_chunks
 
 IGNORE_INDEX = -100
 #: How many example rows a finding keeps.
@@ -155,34 +156,51 @@ def check(
     limit: int | None = None,
     chunk_rows: int = 4096,
     threads: int | None = None,
+    progress: bool | None = None,
     **options: Any,
 ) -> CheckReport:
     """Checks what `masker` would train on `data` and reports each symptom of a masking bug with counts and
     example rows. `data` is a file path or a list of paths (JSONL, JSON, Parquet, saved `datasets` directory), or
     anything `encode_batch` takes. `limit` checks only the first rows. `options` are policy options and template
-    variables, as for `encode_batch`.
+    variables, as for `encode_batch`. `progress` defaults to a bar on standard error when it is a terminal.
     """
     policy = {**masker.policy, **{k: v for k, v in options.items() if k in masker.policy}}
     report = CheckReport(findings=_new_findings(masker, policy))
     special = masker.special_tokens
     special_pattern = re.compile("|".join(map(re.escape, sorted(special, key=len, reverse=True)))) if special else None
     special_ids = np.array(sorted(special.values()), dtype=np.int64)
-    for chunk in _chunks(data, chunk_rows):
-        if limit is not None and report.rows >= limit:
-            break
-        if limit is not None and len(chunk.row_numbers) > limit - report.rows:
-            chunk = _head(chunk, limit - report.rows)
-        _check_chunk(masker, chunk, report, policy, options, special_pattern, special_ids, threads)
+    paths = _paths(data)
+    bar = Progress(input_size(paths) if paths else 0, enabled=progress)
+    bytes_done = 0
+    try:
+        for chunk in read_chunks(paths, chunk_rows) if paths else [Chunk("data", data, range(_row_count(data)), 0)]:
+            if limit is not None and report.rows >= limit:
+                break
+            if limit is not None and len(chunk.row_numbers) > limit - report.rows:
+                chunk = _head(chunk, limit - report.rows)
+            tokens = _check_chunk(masker, chunk, report, policy, options, special_pattern, special_ids, threads)
+            bytes_done = chunk.bytes_done
+            bar.update(len(chunk.row_numbers), tokens, bytes_done)
+    finally:
+        bar.close(bytes_done)
     return report
 
 
-def _chunks(data: Any, chunk_rows: int) -> Iterable[Chunk]:
+def _paths(data: Any) -> list[Path] | None:
+    """The input files, when `data` names files rather than holding rows."""
     if isinstance(data, (str, os.PathLike)):
         data = [data]
     if isinstance(data, list) and data and all(isinstance(d, (str, os.PathLike)) for d in data):
-        return read_chunks([Path(d) for d in data], chunk_rows)
-    rows = data.num_rows if hasattr(data, "num_rows") else len(data)
-    return [Chunk("data", data, range(rows), 0)]
+        return [Path(d) for d in data]
+    return None
+
+
+def _row_count(data: Any) -> int:
+    if hasattr(data, "num_rows"):  # Arrow
+        return data.num_rows
+    if isinstance(data, Mapping):  # a dict of columns
+        return len(next(iter(data.values()), []))
+    return len(data)
 
 
 def _head(chunk: Chunk, n: int) -> Chunk:
@@ -245,7 +263,8 @@ def _rows(batch: pa.RecordBatch, name: str) -> list[np.ndarray | None]:
     return [values[offsets[i] : offsets[i + 1]] if valid[i] else None for i in range(len(column))]
 
 
-def _check_chunk(masker, chunk, report, policy, options, special_pattern, special_ids, threads) -> None:
+def _check_chunk(masker, chunk, report, policy, options, special_pattern, special_ids, threads) -> int:
+    """Checks one chunk into `report`; returns its number of tokens."""
     def where(i: int) -> str:
         return f"{chunk.source}: row {chunk.row_numbers[i]}"
 
@@ -267,6 +286,7 @@ def _check_chunk(masker, chunk, report, policy, options, special_pattern, specia
     _check_truncation(labels, policy, report.finding("truncation_cuts_trained_tokens"), where)
     if messages is not None:  # prompt-completion rows: the prompt's turns are not located separately
         _check_turns(masker, encode, messages, ids, labels, policy, special_ids, report, where)
+    return sum(len(row) for row in ids if row is not None)
 
 
 def _count_lengths(report: CheckReport, source: str, ids, labels) -> None:
