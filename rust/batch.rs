@@ -3,15 +3,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use arrow::array::ArrayRef;
-use minijinja::value::Value;
 use rayon::prelude::*;
 use rayon::ThreadPool;
 
-use crate::arrow_values::value_at;
-use crate::conversation::Conversation;
 use crate::error::{catch_panic, Error, Result};
 use crate::masker::{Encoded, Masker, RenderOptions};
+use crate::rows::Rows;
 
 /// Rows are encoded in blocks this large, so memory holds one block of intermediate results at a time.
 const BLOCK_ROWS: usize = 4096;
@@ -45,173 +42,6 @@ impl std::str::FromStr for OnError {
 pub struct RowError {
     pub row: usize,
     pub error: Error,
-}
-
-/// Conversations to encode, addressed by row number.
-pub trait Rows: Sync {
-    fn len(&self) -> usize;
-    fn conversation(&self, row: usize) -> Result<Conversation>;
-
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// What a row holds: its messages, or a prompt and its completion (each a string or a list of messages).
-#[derive(Debug, Clone)]
-pub enum Body<T> {
-    Messages(T),
-    PromptCompletion { prompt: Option<T>, completion: T },
-}
-
-/// One row's values: its body and its tools.
-#[derive(Debug, Clone)]
-pub struct RowValues {
-    pub body: Body<Value>,
-    pub tools: Option<Value>,
-}
-
-impl RowValues {
-    pub fn conversation(&self) -> Result<Conversation> {
-        match &self.body {
-            Body::Messages(messages) => Conversation::new(messages, self.tools.as_ref()),
-            Body::PromptCompletion { prompt, completion } => {
-                let prompt = prompt.clone().unwrap_or_default();
-                Conversation::from_prompt_completion(&prompt, completion, self.tools.as_ref())
-            }
-        }
-    }
-}
-
-/// Rows already converted to template values (from Python objects); a row that failed conversion keeps its error.
-pub struct ValueRows(pub Vec<Result<RowValues>>);
-
-impl Rows for ValueRows {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn conversation(&self, row: usize) -> Result<Conversation> {
-        self.0[row].as_ref().map_err(Clone::clone)?.conversation()
-    }
-}
-
-/// The names of the columns (or JSON fields) rows are read from.
-#[derive(Debug, Clone)]
-#[cfg_attr(feature = "python", derive(pyo3::FromPyObject), pyo3(from_item_all))]
-pub struct ColumnNames {
-    pub messages: String,
-    pub tools: String,
-    pub prompt: String,
-    pub completion: String,
-}
-
-impl Default for ColumnNames {
-    fn default() -> ColumnNames {
-        let name = String::from;
-        ColumnNames { messages: name("messages"), tools: name("tools"), prompt: name("prompt"), completion: name("completion") }
-    }
-}
-
-/// Rows as JSON Lines text: line i is row i, parsed when the row is encoded (so on the worker threads).
-pub struct JsonLineRows<'a> {
-    lines: Vec<&'a [u8]>,
-    columns: ColumnNames,
-}
-
-impl<'a> JsonLineRows<'a> {
-    pub fn new(text: &'a [u8], columns: ColumnNames) -> JsonLineRows<'a> {
-        let text = text.strip_suffix(b"\n").unwrap_or(text);
-        let lines = if text.is_empty() { Vec::new() } else { text.split(|&b| b == b'\n').collect() };
-        JsonLineRows { lines, columns }
-    }
-
-    fn values(&self, row: usize) -> Result<RowValues> {
-        let line = self.lines[row].trim_ascii();
-        if line.is_empty() {
-            return Err(Error::Input("empty line".into()));
-        }
-        let value = serde_json::from_slice(line).map_err(|e| Error::Input(format!("not valid JSON: {e}")))?;
-        let serde_json::Value::Object(mut object) = value else {
-            return Err(Error::Input("a row must be a JSON object".into()));
-        };
-        let mut take = |name: &str| object.remove(name).map(|v| Value::from(minijinja::value::Serde(v)));
-        let names = &self.columns;
-        let body = match (take(&names.messages), take(&names.completion)) {
-            (Some(messages), _) => Body::Messages(messages),
-            (None, Some(completion)) => Body::PromptCompletion { prompt: take(&names.prompt), completion },
-            (None, None) => {
-                return Err(Error::Input(format!("the row has no '{}' field (nor '{}')", names.messages, names.completion)))
-            }
-        };
-        Ok(RowValues { body, tools: take(&names.tools) })
-    }
-}
-
-impl Rows for JsonLineRows<'_> {
-    fn len(&self) -> usize {
-        self.lines.len()
-    }
-
-    fn conversation(&self, row: usize) -> Result<Conversation> {
-        self.values(row)?.conversation()
-    }
-}
-
-/// The columns of one chunk of an Arrow table: the body's and the tools'.
-pub struct ChunkColumns {
-    pub body: Body<ArrayRef>,
-    pub tools: Option<ArrayRef>,
-}
-
-impl ChunkColumns {
-    fn len(&self) -> usize {
-        match &self.body {
-            Body::Messages(column) | Body::PromptCompletion { completion: column, .. } => column.len(),
-        }
-    }
-
-    fn values(&self, row: usize) -> Result<RowValues> {
-        let cell = |column: &ArrayRef| value_at(column.as_ref(), row);
-        let body = match &self.body {
-            Body::Messages(messages) => Body::Messages(cell(messages)?),
-            Body::PromptCompletion { prompt, completion } => {
-                Body::PromptCompletion { prompt: prompt.as_ref().map(cell).transpose()?, completion: cell(completion)? }
-            }
-        };
-        Ok(RowValues { body, tools: self.tools.as_ref().map(cell).transpose()? })
-    }
-}
-
-/// The columns of an Arrow table, possibly in several chunks.
-pub struct ArrowRows {
-    chunks: Vec<ChunkColumns>,
-    /// Row number at which each chunk starts.
-    starts: Vec<usize>,
-    len: usize,
-}
-
-impl ArrowRows {
-    pub fn new(chunks: Vec<ChunkColumns>) -> ArrowRows {
-        let mut starts = Vec::with_capacity(chunks.len());
-        let mut len = 0;
-        for chunk in &chunks {
-            starts.push(len);
-            len += chunk.len();
-        }
-        ArrowRows { chunks, starts, len }
-    }
-}
-
-impl Rows for ArrowRows {
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn conversation(&self, row: usize) -> Result<Conversation> {
-        let chunk = self.starts.partition_point(|&start| start <= row) - 1;
-        self.chunks[chunk].values(row - self.starts[chunk])?.conversation()
-    }
 }
 
 /// Encoded rows as flat buffers: the layout of Arrow `list<int32>` columns.
@@ -331,6 +161,8 @@ fn thread_pool(threads: usize) -> Result<Arc<ThreadPool>> {
 mod tests {
     use super::*;
     use crate::config::TokenizerFiles;
+    use crate::rows::{Body, RowValues, ValueRows};
+    use minijinja::value::Value;
 
     fn demo_masker() -> Masker {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/sftmask/demo");
@@ -370,22 +202,6 @@ mod tests {
             assert_eq!(batch.num_trained_tokens[row] as usize, single.num_trained_tokens());
         }
         assert!(batch.valid.is_empty());
-    }
-
-    #[test]
-    fn json_lines_are_rows_and_bad_lines_their_errors() {
-        let text = b"{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]}\n\
-                     \n{\"messages\": [\n[1, 2]\n{\"completion\": \"plain\"}\n{\"other\": 1}\n";
-        let rows = JsonLineRows::new(text, ColumnNames::default());
-        assert_eq!(rows.len(), 6);
-        let batch = encode_rows(&demo_masker(), &rows, &RenderOptions::default(), OnError::Skip, 1).unwrap();
-        let errors: Vec<(usize, String)> = batch.errors.iter().map(|e| (e.row, e.error.message().to_string())).collect();
-        assert_eq!(batch.rows_out(), 2);
-        assert_eq!(errors[0], (1, "empty line".into()));
-        assert_eq!(errors[1].0, 2);
-        assert!(errors[1].1.starts_with("not valid JSON: EOF while parsing"), "{}", errors[1].1);
-        assert_eq!(errors[2], (3, "a row must be a JSON object".into()));
-        assert_eq!(errors[3], (5, "the row has no 'messages' field (nor 'completion')".into()));
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod pack;
 pub mod policy;
 pub mod pretokenize;
 pub mod pyfmt;
+pub mod rows;
 pub mod sanitize;
 pub mod spans;
 pub mod template;

@@ -14,9 +14,8 @@ use pyo3::types::{PyDict, PyList};
 use pyo3_arrow::{PyRecordBatch, PyTable};
 
 use crate::arrow_values::is_conversation_type;
-use crate::batch::{
-    encode_rows, ArrowRows, Body, ChunkColumns, ColumnNames, EncodedBatch, JsonLineRows, OnError, RowValues, Rows, ValueRows,
-};
+use crate::batch::{encode_rows, EncodedBatch, OnError};
+use crate::rows::{ArrowRows, Body, ChunkColumns, ColumnNames, JsonLineRows, RowValues, Rows, ValueRows};
 use crate::error::Error;
 use crate::py::{render_options, to_py_err, to_value, training_policy, PyMasker};
 
