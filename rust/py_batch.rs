@@ -106,44 +106,37 @@ fn arrow_rows(batches: Vec<RecordBatch>, schema: &Schema, names: &ColumnNames) -
     Ok(ArrowRows::new(chunks))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run(
-    py: Python<'_>,
-    masker: &PyMasker,
-    rows: &dyn Rows,
-    on_error: &str,
+/// How a batch is encoded, as `Masker.encode_batch` passes it: a dict with these keys.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct BatchOptions<'py> {
+    on_error: String,
     threads: Option<usize>,
-    add_generation_prompt: bool,
-    template_kwargs: Option<&Bound<'_, PyDict>>,
-    policy: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Py<PyAny>> {
-    let mut options = render_options(add_generation_prompt, template_kwargs)?;
-    if policy.is_some() {
-        options.policy = Some(training_policy(masker.masker().policy(), policy)?);
+    template_kwargs: Option<Bound<'py, PyDict>>,
+    policy: Option<Bound<'py, PyDict>>,
+}
+
+fn run(py: Python<'_>, masker: &PyMasker, rows: &dyn Rows, options: &BatchOptions<'_>) -> PyResult<Py<PyAny>> {
+    let mut render = render_options(false, options.template_kwargs.as_ref())?;
+    if options.policy.is_some() {
+        render.policy = Some(training_policy(masker.masker().policy(), options.policy.as_ref())?);
     }
-    let policy: OnError = on_error.parse().map_err(to_py_err)?;
+    let on_error: OnError = options.on_error.parse().map_err(to_py_err)?;
     let masker = masker.masker();
-    let batch = py
-        .detach(|| encode_rows(masker, rows, &options, policy, threads.unwrap_or(0)))
-        .map_err(to_py_err)?;
-    let record_batch = to_record_batch(batch, on_error)?;
+    let threads = options.threads.unwrap_or(0);
+    let batch = py.detach(|| encode_rows(masker, rows, &render, on_error, threads)).map_err(to_py_err)?;
+    let record_batch = to_record_batch(batch, &options.on_error)?;
     Ok(PyRecordBatch::new(record_batch).into_pyarrow(py)?.unbind())
 }
 
 /// Encodes the rows of an Arrow table or record batch (anything with `__arrow_c_stream__` or `__arrow_c_array__`).
 #[pyfunction]
-#[pyo3(signature = (masker, data, columns, on_error="raise", threads=None, add_generation_prompt=false, template_kwargs=None, policy=None))]
-#[allow(clippy::too_many_arguments)]
 pub fn encode_batch_arrow(
     py: Python<'_>,
     masker: &PyMasker,
     data: &Bound<'_, PyAny>,
     columns: ColumnNames,
-    on_error: &str,
-    threads: Option<usize>,
-    add_generation_prompt: bool,
-    template_kwargs: Option<&Bound<'_, PyDict>>,
-    policy: Option<&Bound<'_, PyDict>>,
+    options: BatchOptions<'_>,
 ) -> PyResult<Py<PyAny>> {
     let (batches, schema) = if data.hasattr("__arrow_c_stream__")? {
         data.extract::<PyTable>()?.into_inner()
@@ -153,25 +146,20 @@ pub fn encode_batch_arrow(
         (vec![batch], schema)
     };
     let rows = arrow_rows(batches, &schema, &columns)?;
-    run(py, masker, &rows, on_error, threads, add_generation_prompt, template_kwargs, policy)
+    run(py, masker, &rows, &options)
 }
 
 /// Encodes conversations given as Python objects: `messages[i]` a list of message dicts (or its JSON text), or
 /// `prompt[i]` and `completion[i]` (strings or lists of messages; `prompt` may be missing); `tools[i]` a list of
 /// tool schemas, their JSON text, or None.
 #[pyfunction]
-#[pyo3(signature = (masker, messages=None, tools=None, on_error="raise", threads=None, add_generation_prompt=false, template_kwargs=None, policy=None, prompt=None, completion=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (masker, options, messages=None, tools=None, prompt=None, completion=None))]
 pub fn encode_batch_objects(
     py: Python<'_>,
     masker: &PyMasker,
+    options: BatchOptions<'_>,
     messages: Option<&Bound<'_, PyList>>,
     tools: Option<&Bound<'_, PyList>>,
-    on_error: &str,
-    threads: Option<usize>,
-    add_generation_prompt: bool,
-    template_kwargs: Option<&Bound<'_, PyDict>>,
-    policy: Option<&Bound<'_, PyDict>>,
     prompt: Option<&Bound<'_, PyList>>,
     completion: Option<&Bound<'_, PyList>>,
 ) -> PyResult<Py<PyAny>> {
@@ -201,27 +189,20 @@ pub fn encode_batch_objects(
         Ok(RowValues { body, tools: tools.map(|t| cell(t, row)).transpose()? })
     };
     let rows = (0..rows_len).map(|row| row_values(row).map_err(|e| Error::Input(e.value(py).to_string()))).collect();
-    run(py, masker, &ValueRows(rows), on_error, threads, add_generation_prompt, template_kwargs, policy)
+    run(py, masker, &ValueRows(rows), &options)
 }
 
 /// Encodes the rows of JSON Lines text (one JSON object a line, with the columns as fields), parsing the lines on
 /// the worker threads. Row i is line i; an empty or malformed line is that row's error.
 #[pyfunction]
-#[pyo3(signature = (masker, text, columns, on_error="raise", threads=None, add_generation_prompt=false, template_kwargs=None, policy=None))]
-#[allow(clippy::too_many_arguments)]
 pub fn encode_batch_jsonl(
     py: Python<'_>,
     masker: &PyMasker,
     text: &[u8],
     columns: ColumnNames,
-    on_error: &str,
-    threads: Option<usize>,
-    add_generation_prompt: bool,
-    template_kwargs: Option<&Bound<'_, PyDict>>,
-    policy: Option<&Bound<'_, PyDict>>,
+    options: BatchOptions<'_>,
 ) -> PyResult<Py<PyAny>> {
-    let rows = JsonLineRows::new(text, columns);
-    run(py, masker, &rows, on_error, threads, add_generation_prompt, template_kwargs, policy)
+    run(py, masker, &JsonLineRows::new(text, columns), &options)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

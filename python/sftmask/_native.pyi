@@ -1,7 +1,7 @@
 """Type stubs of the Rust extension module."""
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -64,35 +64,19 @@ class Masker:
         completion: str | Sequence[Mapping[str, Any]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
-def encode_batch_jsonl(
-    masker: Masker,
-    text: bytes,
-    columns: Mapping[str, str],
-    on_error: str = "raise",
-    threads: int | None = None,
-    add_generation_prompt: bool = False,
-    template_kwargs: Mapping[str, Any] | None = None,
-    policy: Policy | None = None,
-) -> pa.RecordBatch: ...
-def encode_batch_arrow(
-    masker: Masker,
-    data: Any,
-    columns: Mapping[str, str],  # keys: messages, tools, prompt, completion
-    on_error: str = "raise",
-    threads: int | None = None,
-    add_generation_prompt: bool = False,
-    template_kwargs: Mapping[str, Any] | None = None,
-    policy: Policy | None = None,
-) -> pa.RecordBatch: ...
+class BatchOptions(TypedDict):
+    on_error: str
+    threads: int | None
+    template_kwargs: Mapping[str, Any] | None
+    policy: Policy | None
+
+def encode_batch_jsonl(masker: Masker, text: bytes, columns: Mapping[str, str], options: BatchOptions) -> pa.RecordBatch: ...
+def encode_batch_arrow(masker: Masker, data: Any, columns: Mapping[str, str], options: BatchOptions) -> pa.RecordBatch: ...
 def encode_batch_objects(
     masker: Masker,
+    options: BatchOptions,
     messages: list[Any] | None = None,
     tools: list[Any] | None = None,
-    on_error: str = "raise",
-    threads: int | None = None,
-    add_generation_prompt: bool = False,
-    template_kwargs: Mapping[str, Any] | None = None,
-    policy: Policy | None = None,
     prompt: list[Any] | None = None,
     completion: list[Any] | None = None,
 ) -> pa.RecordBatch: ...

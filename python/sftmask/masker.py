@@ -337,9 +337,9 @@ class Masker:
         )
         columns = dict(messages=messages_column, tools=tools_column, prompt=prompt_column, completion=completion_column)
         if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
-            return _native.encode_batch_arrow(self._native, data, columns, **options)
+            return _native.encode_batch_arrow(self._native, data, columns, options)
         if isinstance(data, JsonLines):
-            return _native.encode_batch_jsonl(self._native, data.text, columns, **options)
+            return _native.encode_batch_jsonl(self._native, data.text, columns, options)
         if isinstance(data, Mapping):  # a `datasets` batch: a dict of columns
             names = list(data)
         elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
@@ -362,7 +362,7 @@ class Masker:
         else:
             raise InputError(f"column {messages_column!r} not found; the columns are: {', '.join(names)}")
         tools = data.get(tools_column)
-        return _native.encode_batch_objects(self._native, tools=None if tools is None else list(tools), **parts, **options)
+        return _native.encode_batch_objects(self._native, options, tools=None if tools is None else list(tools), **parts)
 
     def __call__(self, batch: Any, **options: Any) -> pa.Table:
         """`encode_batch` returning a `pyarrow.Table`, the form `datasets.Dataset.map` takes:
