@@ -43,6 +43,7 @@ impl Conversation {
 fn part_kind(part: &Value, name: &str) -> Result<ValueKind> {
     match part.kind() {
         kind @ (ValueKind::String | ValueKind::Seq) => Ok(kind),
+        ValueKind::None | ValueKind::Undefined => Err(Error::Input(format!("the {name} is missing (null)"))),
         kind => Err(Error::Input(format!("{name} must be a string or a list of messages, got {kind}"))),
     }
 }
@@ -97,6 +98,10 @@ mod tests {
         assert_eq!((c.len(), c.completion_start), (1, 0));
         let c = Conversation::from_prompt_completion(&none, &value("a".into()), None).unwrap();
         assert_eq!(c.plain, Some(PlainText { prompt: String::new(), completion: "a".into() }));
+        let c = Conversation::from_prompt_completion(&Value::UNDEFINED, &completion, None).unwrap();
+        assert_eq!((c.len(), c.completion_start), (1, 0));
+        let err = Conversation::from_prompt_completion(&value("q".into()), &none, None).unwrap_err();
+        assert_eq!(err.message(), "the completion is missing (null)");
     }
 
     #[test]

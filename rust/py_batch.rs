@@ -70,40 +70,33 @@ fn to_record_batch(batch: EncodedBatch, on_error: &str) -> PyResult<RecordBatch>
 
 /// Finds the columns of each chunk (messages, or else prompt and completion; and tools) and checks their types.
 fn arrow_rows(batches: Vec<RecordBatch>, schema: &Schema, names: &ColumnNames) -> PyResult<ArrowRows> {
-    let index = |name: &str, expected: &str| -> PyResult<usize> {
-        let index = schema.index_of(name).map_err(|_| {
-            let columns = schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
-            to_py_err(Error::Input(format!("column '{name}' not found; the columns are: {columns}")))
-        })?;
+    // The index of a column, if the table has it and its type can hold conversations.
+    let find = |name: &str, expected: &str| -> PyResult<Option<usize>> {
+        let Ok(index) = schema.index_of(name) else { return Ok(None) };
         let data_type = schema.field(index).data_type();
         if !is_conversation_type(data_type) {
             return Err(to_py_err(Error::Input(format!("column '{name}' has type {data_type}; expected {expected}"))));
         }
-        Ok(index)
+        Ok(Some(index))
     };
-    let parts = "a string or a list of message structs";
-    let body = match schema.index_of(&names.messages) {
-        Err(_) if schema.index_of(&names.completion).is_ok() => Body::PromptCompletion {
-            prompt: schema.index_of(&names.prompt).ok().map(|_| index(&names.prompt, parts)).transpose()?,
-            completion: index(&names.completion, parts)?,
-        },
-        _ => Body::Messages(index(&names.messages, "a list of message structs or JSON text")?),
+    let part = "a string or a list of message structs";
+    let body = if let Some(messages) = find(&names.messages, "a list of message structs or JSON text")? {
+        Body::Messages(messages)
+    } else if let Some(completion) = find(&names.completion, part)? {
+        Body::PromptCompletion { prompt: find(&names.prompt, part)?, completion }
+    } else {
+        let columns = schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
+        return Err(to_py_err(Error::Input(format!(
+            "column '{}' not found, nor a '{}' column of prompt-completion rows; the columns are: {columns}",
+            names.messages, names.completion
+        ))));
     };
     let tools = schema.index_of(&names.tools).ok();
-    let chunks = batches
-        .into_iter()
-        .map(|b| ChunkColumns {
-            body: match body {
-                Body::Messages(i) => Body::Messages(b.column(i).clone()),
-                Body::PromptCompletion { prompt, completion } => Body::PromptCompletion {
-                    prompt: prompt.map(|i| b.column(i).clone()),
-                    completion: b.column(completion).clone(),
-                },
-            },
-            tools: tools.map(|i| b.column(i).clone()),
-        })
-        .collect();
-    Ok(ArrowRows::new(chunks))
+    let chunk = |b: &RecordBatch| ChunkColumns {
+        body: body.map(|&i| b.column(i).clone()),
+        tools: tools.map(|i| b.column(i).clone()),
+    };
+    Ok(ArrowRows::new(batches.iter().map(chunk).collect()))
 }
 
 /// How a batch is encoded, as `Masker.encode_batch` passes it: a dict with these keys.
@@ -168,25 +161,16 @@ pub fn encode_batch_objects(
         (None, Some(completion)) => Body::PromptCompletion { prompt, completion },
         _ => return Err(to_py_err(Error::Input("give either messages, or completion (and prompt)".into()))),
     };
-    let rows_len = match &body {
-        Body::Messages(column) | Body::PromptCompletion { completion: column, .. } => column.len(),
-    };
+    let rows_len = body.main().len();
     for (name, column) in [("tools", tools), ("prompt", prompt)] {
         if let Some(column) = column.filter(|c| c.len() != rows_len) {
             return Err(to_py_err(Error::Input(format!("{rows_len} rows but {} rows of {name}", column.len()))));
         }
     }
     // A value that cannot even be converted (a lone surrogate, ...) is that row's error, not the batch's.
-    let cell = |column: &Bound<'_, PyList>, row: usize| -> PyResult<Value> { to_value(&column.get_item(row)?) };
     let row_values = |row: usize| -> PyResult<RowValues> {
-        let body = match &body {
-            Body::Messages(messages) => Body::Messages(cell(messages, row)?),
-            Body::PromptCompletion { prompt, completion } => Body::PromptCompletion {
-                prompt: prompt.map(|p| cell(p, row)).transpose()?,
-                completion: cell(completion, row)?,
-            },
-        };
-        Ok(RowValues { body, tools: tools.map(|t| cell(t, row)).transpose()? })
+        let cell = |column: &&Bound<'_, PyList>| -> PyResult<Value> { to_value(&column.get_item(row)?) };
+        Ok(RowValues { body: body.try_map(cell)?, tools: tools.as_ref().map(cell).transpose()? })
     };
     let rows = (0..rows_len).map(|row| row_values(row).map_err(|e| Error::Input(e.value(py).to_string()))).collect();
     run(py, masker, &ValueRows(rows), &options)

@@ -1,6 +1,8 @@
 //! Where the rows of a batch come from: Python objects, Arrow columns, or JSON Lines text. Each source turns row i
 //! into a [`Conversation`] on demand, so that reading a row happens on the worker thread that encodes it.
 
+use std::convert::Infallible;
+
 use arrow::array::ArrayRef;
 use minijinja::value::Value;
 
@@ -23,6 +25,33 @@ pub trait Rows: Sync {
 pub enum Body<T> {
     Messages(T),
     PromptCompletion { prompt: Option<T>, completion: T },
+}
+
+impl<T> Body<T> {
+    /// The part every row has: its messages, or its completion.
+    pub fn main(&self) -> &T {
+        match self {
+            Body::Messages(main) | Body::PromptCompletion { completion: main, .. } => main,
+        }
+    }
+
+    /// The same body with `f` applied to each part (a column becomes a row's cell, an index a column, ...).
+    pub fn try_map<U, E>(&self, mut f: impl FnMut(&T) -> std::result::Result<U, E>) -> std::result::Result<Body<U>, E> {
+        Ok(match self {
+            Body::Messages(messages) => Body::Messages(f(messages)?),
+            Body::PromptCompletion { prompt, completion } => {
+                Body::PromptCompletion { prompt: prompt.as_ref().map(&mut f).transpose()?, completion: f(completion)? }
+            }
+        })
+    }
+
+    /// [`Body::try_map`] for a function that cannot fail.
+    pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> Body<U> {
+        match self.try_map(|part| Ok::<U, Infallible>(f(part))) {
+            Ok(body) => body,
+            Err(never) => match never {},
+        }
+    }
 }
 
 /// One row's values: its body and its tools.
@@ -127,20 +156,12 @@ pub struct ChunkColumns {
 
 impl ChunkColumns {
     fn len(&self) -> usize {
-        match &self.body {
-            Body::Messages(column) | Body::PromptCompletion { completion: column, .. } => column.len(),
-        }
+        self.body.main().len()
     }
 
     fn values(&self, row: usize) -> Result<RowValues> {
         let cell = |column: &ArrayRef| value_at(column.as_ref(), row);
-        let body = match &self.body {
-            Body::Messages(messages) => Body::Messages(cell(messages)?),
-            Body::PromptCompletion { prompt, completion } => {
-                Body::PromptCompletion { prompt: prompt.as_ref().map(cell).transpose()?, completion: cell(completion)? }
-            }
-        };
-        Ok(RowValues { body, tools: self.tools.as_ref().map(cell).transpose()? })
+        Ok(RowValues { body: self.body.try_map(cell)?, tools: self.tools.as_ref().map(cell).transpose()? })
     }
 }
 
@@ -201,5 +222,25 @@ mod tests {
         assert!(errors[1].1.starts_with("not valid JSON: EOF while parsing"), "{}", errors[1].1);
         assert_eq!(errors[2], (3, "a row must be a JSON object".into()));
         assert_eq!(errors[3], (5, "the row has no 'messages' field (nor 'completion')".into()));
+    }
+
+    #[test]
+    fn arrow_prompt_completion_cells_are_plain_text_and_a_null_prompt_is_empty() {
+        use crate::conversation::PlainText;
+        use arrow::array::StringArray;
+        use std::sync::Arc;
+        let chunk = || ChunkColumns {
+            body: Body::PromptCompletion {
+                prompt: Some(Arc::new(StringArray::from(vec![Some("Q: 2+2?"), None])) as ArrayRef),
+                completion: Arc::new(StringArray::from(vec![" 4", "[1]"])),
+            },
+            tools: None,
+        };
+        let rows = ArrowRows::new(vec![chunk(), chunk()]);
+        assert_eq!(rows.len(), 4);
+        let plain = |row| rows.conversation(row).unwrap().plain.unwrap();
+        assert_eq!(plain(2), PlainText { prompt: "Q: 2+2?".into(), completion: " 4".into() });
+        // Text is never parsed as JSON.
+        assert_eq!(plain(3), PlainText { prompt: "".into(), completion: "[1]".into() });
     }
 }

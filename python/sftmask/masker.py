@@ -249,7 +249,8 @@ class Masker:
         row, given as `prompt=` and `completion=` or as a mapping with those keys. In a prompt-completion row only
         the completion is trained. Each part is a list of messages or a string: a string beside messages is one
         user (prompt) or assistant (completion) message; two strings are plain text, encoded without the chat
-        template as `prompt + completion` (plus the EOS token when `train_end_of_turn`, as TRL does).
+        template as `prompt + completion` (plus the EOS token when `train_end_of_turn`, as TRL does). A missing or
+        None prompt is empty: no prompt messages, or `""` beside a string completion.
 
         Policy options given here override the masker's for this call; other keyword arguments
         (`enable_thinking=False`, ...) become template variables.
@@ -272,7 +273,7 @@ class Masker:
             if value is not _UNSET
         }
         if isinstance(messages, Mapping) and "completion" in messages and "messages" not in messages:
-            prompt, completion = messages.get("prompt", ""), messages["completion"]
+            prompt, completion = messages.get("prompt"), messages["completion"]
             tools = messages.get("tools") if tools is None else tools
             messages = None
         if completion is None:
@@ -309,9 +310,11 @@ class Masker:
         `data` is a `pyarrow.Table` or `RecordBatch`, anything exporting the Arrow PyCapsule interface (a polars
         DataFrame, ...), a list of rows (dicts with a `messages_column` and an optional `tools_column`), a
         Hugging Face `datasets` batch (a dict of columns), or `sftmask.sources.JsonLines` (JSON Lines text, parsed
-        in Rust). Messages may be lists of message structs or JSON text;
-        tools lists of schemas or JSON text. Without a messages column, rows with a `completion_column` (and
-        optionally a `prompt_column`) are prompt-completion rows, as in `encode(prompt=..., completion=...)`.
+        in Rust). Messages may be lists of message structs or JSON text; tools lists of schemas or JSON text.
+
+        Without a messages column, rows with a `completion_column` (and optionally a `prompt_column`) are
+        prompt-completion rows, encoded as `encode(prompt=..., completion=...)` encodes them: each cell a list of
+        messages or a string (plain text, never parsed as JSON); a missing or null prompt is empty.
 
         Returns a `pyarrow.RecordBatch` with `input_ids` and `labels` (`list<int32>`, `-100` where not trained),
         `num_tokens` and `num_trained_tokens`. The flat token buffers are reachable without copying:
@@ -346,7 +349,10 @@ class Masker:
             data = list(data)
             for index, row in enumerate(data):
                 if not isinstance(row, Mapping) or (messages_column not in row and completion_column not in row):
-                    raise InputError(f"row {index}: expected a mapping with a {messages_column!r} field")
+                    raise InputError(
+                        f"row {index}: expected a mapping with a {messages_column!r} field "
+                        f"(or a {completion_column!r} field, for a prompt-completion row)"
+                    )
             present = {name for row in data for name in row}
             data = {name: [row.get(name) for row in data] for name in columns.values() if name in present}
             data = data or {messages_column: []}  # no rows at all
@@ -360,7 +366,10 @@ class Masker:
             if prompt_column in names:
                 parts["prompt"] = list(data[prompt_column])
         else:
-            raise InputError(f"column {messages_column!r} not found; the columns are: {', '.join(names)}")
+            raise InputError(
+                f"column {messages_column!r} not found, nor a {completion_column!r} column of prompt-completion rows; "
+                f"the columns are: {', '.join(names)}"
+            )
         tools = data.get(tools_column)
         return _native.encode_batch_objects(self._native, options, tools=None if tools is None else list(tools), **parts)
 
