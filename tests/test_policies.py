@@ -3,6 +3,8 @@ ChatML template that has no generation tags (so turns are located). They run any
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -138,6 +140,8 @@ def test_a_missing_prompt_means_no_prompt_messages(masker):
     out = masker.encode(completion=completion)
     assert masker.decode(out["input_ids"]) == "<|im_start|>assistant\nNo<|im_end|>\n"
     assert np.array_equal(masker.encode(prompt=None, completion=completion)["labels"], out["labels"])
+    assert np.array_equal(masker.encode({"completion": completion})["input_ids"], out["input_ids"])  # a row mapping
+    assert masker.decode(masker.encode({"completion": "four"})["input_ids"]) == "four<|im_end|>"
 
 
 PC_ROWS = [
@@ -150,7 +154,7 @@ PC_ROWS = [
 
 
 def expected_pc(masker, rows):
-    return [masker.encode(prompt=r["prompt"], completion=r["completion"]) for r in rows]
+    return [masker.encode(prompt=r.get("prompt"), completion=r["completion"], tools=r.get("tools")) for r in rows]
 
 
 def assert_batch_equals(batch, expected):
@@ -191,6 +195,110 @@ def test_datasets_map_over_a_prompt_completion_dataset(masker):
     encoded = dataset.with_format("arrow").map(masker, batched=True, remove_columns=dataset.column_names)
     assert encoded.with_format(None)["labels"] == [e["labels"].tolist() for e in expected_pc(masker, rows)]
 
+
+# Message-list rows (one Arrow type per column), read in every input form.
+CHAT_PC_ROWS = [
+    {"prompt": CHAT[:4], "completion": CHAT[4:]},
+    {"prompt": CHAT[:2], "completion": [CHAT[2]]},
+    {"prompt": None, "completion": CHAT[2:]},  # the user message inside the completion is not trained
+]
+
+
+def input_forms(rows, columns=None) -> dict:
+    """`rows` as every kind of input `encode_batch` reads."""
+    columns = columns or list(rows[0])
+    table = pa.Table.from_pylist(rows)
+    return {
+        "list of dicts": rows,
+        "datasets batch (dict of columns)": {name: [r.get(name) for r in rows] for name in columns},
+        "pyarrow Table": table,
+        "pyarrow RecordBatch": table.combine_chunks().to_batches()[0],
+        "chunked Table": pa.concat_tables([table.slice(0, 1), table.slice(1)]),
+    }
+
+
+def test_encode_batch_prompt_completion_in_every_input_form(masker):
+    expected = expected_pc(masker, CHAT_PC_ROWS)
+    assert trained(masker, expected[2]) == ["Hello friend<|im_end|>\n", "No jokes today<|im_end|>\n"]
+    for name, data in input_forms(CHAT_PC_ROWS).items():
+        assert_batch_equals(masker.encode_batch(data), expected)
+        assert_batch_equals(masker(data).combine_chunks().to_batches()[0], expected)  # datasets.map's form
+    # Without a prompt column: no prompt messages.
+    no_prompt = [{"completion": r["completion"]} for r in CHAT_PC_ROWS]
+    expected = expected_pc(masker, no_prompt)
+    assert masker.decode(expected[1]["input_ids"]) == "<|im_start|>assistant\nHello friend<|im_end|>\n"
+    for name, data in input_forms(no_prompt).items():
+        assert_batch_equals(masker.encode_batch(data), expected)
+
+
+def test_encode_batch_prompt_completion_through_polars(masker):
+    pl = pytest.importorskip("polars")
+    assert_batch_equals(masker.encode_batch(pl.DataFrame(CHAT_PC_ROWS)), expected_pc(masker, CHAT_PC_ROWS))
+
+
+def test_datasets_map_over_message_prompt_completion_rows(masker):
+    datasets = pytest.importorskip("datasets")
+    dataset = datasets.Dataset.from_list(CHAT_PC_ROWS)
+    expected = [(e["input_ids"].tolist(), e["labels"].tolist()) for e in expected_pc(masker, CHAT_PC_ROWS)]
+    for form in (dataset, dataset.with_format("arrow")):  # batches as dicts of columns, then as Arrow tables
+        encoded = form.map(masker, batched=True, batch_size=2, remove_columns=dataset.column_names)
+        assert [(r["input_ids"], r["labels"]) for r in encoded.with_format(None)] == expected
+
+
+def test_encode_batch_text_cells_are_plain_text_never_json(masker):
+    rows = [{"prompt": "[1, 2]", "completion": ' ["3"]'}, {"prompt": "{}", "completion": " []"}]
+    expected = expected_pc(masker, rows)
+    assert masker.decode(expected[0]["input_ids"]) == '[1, 2] ["3"]<|im_end|>'
+    for name, data in input_forms(rows).items():
+        assert_batch_equals(masker.encode_batch(data), expected)
+
+
+def test_encode_batch_prompt_completion_column_names_and_tools():
+    tooled = sftmask.Masker.from_pretrained(
+        DEMO_DIR, chat_template="{% for t in tools or [] %}{{ t.function.name }};{% endfor %}" + CHATML
+    )
+    tools = json.dumps([{"type": "function", "function": {"name": "lookup"}}])
+    rows = [{"q": "Hi", "a": [CHAT[2]], "fns": tools}, {"q": "Hi", "a": [CHAT[2]], "fns": None}]
+    expected = expected_pc(tooled, [{"prompt": r["q"], "completion": r["a"], "tools": r["fns"]} for r in rows])
+    assert tooled.decode(expected[0]["input_ids"]) == "lookup;" + tooled.decode(expected[1]["input_ids"])
+    for name, data in input_forms(rows).items():
+        batch = tooled.encode_batch(data, prompt_column="q", completion_column="a", tools_column="fns")
+        assert_batch_equals(batch, expected)
+
+
+def test_bad_prompt_completion_rows_in_every_input_form(masker):
+    rows = [
+        CHAT_PC_ROWS[0],
+        {"prompt": [CHAT[1]], "completion": []},
+        {"prompt": [CHAT[1]], "completion": [{"role": None, "content": "no role"}]},
+        {"prompt": [CHAT[1]], "completion": None},
+        CHAT_PC_ROWS[1],
+    ]
+    expected = expected_pc(masker, [rows[0], rows[4]])
+    for name, data in input_forms(rows).items():
+        with pytest.raises(sftmask.InputError, match="^row 1: the completion is empty"):
+            masker.encode_batch(data)
+        batch = masker.encode_batch(data, on_error="skip")
+        assert_batch_equals(batch, expected)
+        report = sftmask.BatchReport.of(batch)
+        assert (report.rows_in, report.rows_out) == (5, 2), name
+        assert [(e.row, e.type) for e in report.skipped] == [(1, "InputError"), (2, "InputError"), (3, "InputError")]
+        assert report.errors[1].message == "prompt + completion: message 1: field 'role' is missing"
+        assert report.errors[2].message == "the completion is missing (null)"
+
+
+def test_prompt_completion_columns_of_a_wrong_type_or_missing(masker):
+    with pytest.raises(sftmask.InputError, match="column 'completion' has type Float64; expected a string or a list"):
+        masker.encode_batch(pa.table({"prompt": ["a"], "completion": [1.5]}))
+    for data in (pa.table({"text": ["a"]}), {"text": ["a"]}):
+        with pytest.raises(sftmask.InputError, match="column 'messages' not found, nor a 'completion' column"):
+            masker.encode_batch(data)
+    with pytest.raises(sftmask.InputError, match="row 1: expected a mapping with a 'messages' field .*'completion'"):
+        masker.encode_batch([{"completion": "a"}, {"prompt": "b"}])
+    # A messages column wins over prompt and completion columns.
+    both = [{"messages": CHAT, "prompt": "x", "completion": "y"}]
+    for name, data in input_forms(both).items():
+        assert_batch_equals(masker.encode_batch(data), [masker.encode(CHAT)])
 
 def test_prompt_completion_misuse(masker):
     with pytest.raises(TypeError):
