@@ -16,6 +16,7 @@ use crate::conversation::Conversation;
 use crate::error::{catch_panic as no_panic, Error};
 use crate::masker::{Encoded, Masker, RenderOptions};
 use crate::policy::Policy;
+use crate::template::Rendered;
 
 create_exception!(sftmask, SftmaskError, PyValueError, "Base class of sftmask's errors; a subclass of ValueError.");
 create_exception!(sftmask, TemplateError, SftmaskError, "The chat template raised, or could not be parsed or rendered.");
@@ -146,6 +147,21 @@ impl PyMasker {
     pub fn masker(&self) -> &Arc<Masker> {
         &self.inner
     }
+
+    /// Renders a conversation given as Python objects, with the GIL released while the template runs.
+    fn rendered(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        tools: Option<&Bound<'_, PyAny>>,
+        add_generation_prompt: bool,
+        template_kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Rendered> {
+        let conversation = conversation(messages, tools)?;
+        let options = render_options(add_generation_prompt, template_kwargs)?;
+        let masker = &self.inner;
+        py.detach(|| no_panic(|| masker.render(&conversation, &options))).map_err(to_py_err)
+    }
 }
 
 #[pymethods]
@@ -238,10 +254,7 @@ impl PyMasker {
         add_generation_prompt: bool,
         template_kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<String> {
-        let conversation = conversation(messages, tools)?;
-        let options = render_options(add_generation_prompt, template_kwargs)?;
-        let masker = &self.inner;
-        py.detach(|| no_panic(|| masker.render(&conversation, &options).map(|r| r.text))).map_err(to_py_err)
+        Ok(self.rendered(py, messages, tools, add_generation_prompt, template_kwargs)?.text)
     }
 
     /// The rendered text and its `{% generation %}` spans, as `(start, end)` character offsets.
@@ -254,10 +267,7 @@ impl PyMasker {
         add_generation_prompt: bool,
         template_kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<(String, Vec<(usize, usize)>)> {
-        let conversation = conversation(messages, tools)?;
-        let options = render_options(add_generation_prompt, template_kwargs)?;
-        let masker = &self.inner;
-        let rendered = py.detach(|| no_panic(|| masker.render(&conversation, &options))).map_err(to_py_err)?;
+        let rendered = self.rendered(py, messages, tools, add_generation_prompt, template_kwargs)?;
         // Python indexes strings by character, not byte.
         let char_index = |byte: usize| rendered.text[..byte].chars().count();
         let spans = rendered.generation_spans.iter().map(|s| (char_index(s.start), char_index(s.end))).collect();
