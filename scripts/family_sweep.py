@@ -276,13 +276,10 @@ def _tokens_window(tokenizer, text, ids, rows_of_labels, names, at, width=8):
     return "\n".join(lines)
 
 
-def header_text(refs: _Refs, template: str, row: dict) -> str | None:
-    """The text the generation prompt adds before the first assistant message k: render messages[:k] with and
-    without add_generation_prompt=True (transformers, the original template) and take what the first adds."""
+def _added_text(refs: _Refs, template: str, row: dict, k: int) -> tuple[str, str] | None:
+    """(render of messages[:k] without the generation prompt, the text add_generation_prompt=True adds to it),
+    transformers, the original template; None where either render raises."""
     messages = row["messages"]
-    k = next((i for i, m in enumerate(messages) if m.get("role") == "assistant"), None)
-    if not k:
-        return None
     with_prompt = refs.render(template, -1, row, messages[:k], add_generation_prompt=True)
     without = refs.render(template, -1, row, messages[:k], add_generation_prompt=False)
     if isinstance(with_prompt, Exception) or isinstance(without, Exception):
@@ -296,27 +293,62 @@ def header_text(refs: _Refs, template: str, row: dict) -> str | None:
         # token holding the first differing character.
         offsets = refs.offsets(with_prompt)
         common = next((s for s, e in offsets if s <= common < e), common)
-    return with_prompt[common:] or None
+    return without, with_prompt[common:]
 
 
-def header_only_difference(text, offsets, auto, variant, header) -> bool:
+def header_text(refs: _Refs, template: str, row: dict) -> str | None:
+    """The text the generation prompt adds before the first assistant message (for reports)."""
+    k = next((i for i, m in enumerate(row["messages"]) if m.get("role") == "assistant"), None)
+    added = _added_text(refs, template, row, k) if k else None
+    return added[1] if added else None
+
+
+def generation_prompts(refs: _Refs, template: str, row: dict) -> set[str]:
+    """The text add_generation_prompt=True adds before each assistant message k (messages[:k], transformers, the
+    original template): the role header, and a prefill where the template has one ('<think>\\n')."""
+    out = set()
+    for k, message in enumerate(row["messages"]):
+        if k and message.get("role") == "assistant":
+            added = _added_text(refs, template, row, k)
+            if added and added[1]:
+                out.add(added[1])
+    return out
+
+
+def header_regions(text: str, offsets, auto, prompts) -> list[tuple[int, int]]:
+    """Text a generation prompt supplies, right before each span auto mode trains: for a run of trained tokens
+    starting at character q, the longest text ending at q that is a beginning of a generation prompt (all of
+    '<|im_start|>assistant\\n'; '<｜Assistant｜>' of DeepSeek's '<｜Assistant｜><think>\\n' where the turn renders
+    without the prefill; '<|im_start|>assistant\\n<think>\\n' of Qwen3.5's no-thinking prompt
+    '<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n' where the turn has reasoning). Anchoring at the trained
+    span makes this work for templates that re-render earlier turns too (no prefix of the render to rely on)."""
+    regions = []
+    for i, label in enumerate(auto):
+        if label == IGNORE or (i and auto[i - 1] != IGNORE):
+            continue
+        q, best = offsets[i][0], 0
+        for prompt in prompts:
+            for m in range(min(len(prompt), q), best, -1):
+                if text[q - m : q] == prompt[:m]:
+                    best = m
+                    break
+        if best:
+            regions.append((q - best, q))
+    return regions
+
+
+def header_only_difference(text, offsets, auto, variant, prompts) -> bool:
     """The documented rule: trained = what the model writes after the generation prompt; what the prompt supplies
     (role header, a prefilled `<think>\\n`, `<｜Assistant｜>`) is never trained. Some TRL variants train part of it.
 
     Equal up to the rule: every token where the two label vectors differ is trained by the variant and not by auto,
-    and lies inside an occurrence [o, p) of the header text (what the generation prompt adds, see `header_text`) in
-    the render, and that occurrence is right before a trained span: the next token auto trains starts at or before
-    p (at p, or on a token straddling p). So the variant trains more of the header; everything after it agrees.
-    "Inside" means the token overlaps the occurrence (transformers' own overlap rule): with a tokenizer that splits
-    special tokens into pieces, one piece may straddle the end of the previous turn and the header ('><' of
-    '<|end|><|start|>' in gpt-oss with the qwen3 tokenizer)."""
-    if not header:
-        return False
-    occurrences, start = [], text.find(header)
-    while start != -1:
-        occurrences.append((start, start + len(header)))
-        start = text.find(header, start + 1)
-    if not occurrences:
+    and overlaps the header region right before the next span auto trains (`header_regions`: the text there that
+    begins a generation prompt). So the variant trains more of the header; everything after it agrees.
+    "Overlaps" is transformers' own rule for tokens: with a tokenizer that splits special tokens into pieces, one
+    piece may straddle the end of the previous turn and the header ('><' of '<|end|><|start|>' in gpt-oss with
+    the qwen3 tokenizer)."""
+    regions = {p: o for o, p in header_regions(text, offsets, auto, prompts)}
+    if not regions:
         return False
     auto_trained = [i for i, label in enumerate(auto) if label != IGNORE]
     for i, (a, v) in enumerate(zip(auto, variant)):
@@ -328,7 +360,8 @@ def header_only_difference(text, offsets, auto, variant, header) -> bool:
         next_trained = next((j for j in auto_trained if j > i), None)
         if next_trained is None:
             return False
-        if not any(s < p and e > o and offsets[next_trained][0] <= p for o, p in occurrences):
+        p = offsets[next_trained][0]
+        if p not in regions or not (s < p and e > regions[p]):
             return False
     return True
 
@@ -552,7 +585,8 @@ def _sweep_auto(family, rows, refs, maskers, tokenizer, sftmask) -> dict:
         offsets = refs.offsets(text_o)
         at = next(k for k, (x, y) in enumerate(zip(auto, variant)) if x != y)
         window = None
-        if len(offsets) == len(ids) and header_only_difference(text_o, offsets, auto, variant, header_text(refs, o, row)):
+        prompts = generation_prompts(refs, o, row) if len(offsets) == len(ids) else set()
+        if prompts and header_only_difference(text_o, offsets, auto, variant, prompts):
             r["rule"] += 1
             if r["first_rule"] is None:
                 window = _tokens_window(tokenizer, text_o, ids, [variant, auto], "VA", at)

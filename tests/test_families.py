@@ -48,8 +48,8 @@ RENDER_KNOWN_FAILURES: dict[str, str] = {
 TAGGED_KNOWN_FAILURES: dict[str, str] = {
     **{f"{t}_training": NEMOTRON_NONE_ITERABLE for t in NEMOTRON},
     "diffusion_gemma_training": (
-        "transformers trains the token '><' straddling '<tool_response|>' and the next '<|turn>' (tool rows), "
-        "sftmask does not"
+        "an empty generation block (after '<tool_response|>' in tool rows): transformers trains the token that "
+        "straddles its position (its overlap test: token_start < end and token_end > start), sftmask does not"
     ),
 }
 # Auto mode on an original vs its TRL training variant (families, by original template name):
