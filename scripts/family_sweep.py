@@ -258,7 +258,7 @@ def _where(item) -> str:
     return f"{item[0]}:{item[1]}"
 
 
-def _tokens_window(tokenizer, text, ids, rows_of_labels, names, at, width=8):
+def _tokens_window(tokenizer, text, ids, rows_of_labels, names, at, before=6, after=12):
     """Tokens around index `at`: index, one mark per label vector (its letter where trained, '.' elsewhere), text."""
     offsets = None
     try:
@@ -269,7 +269,7 @@ def _tokens_window(tokenizer, text, ids, rows_of_labels, names, at, width=8):
     except Exception:  # noqa: BLE001
         offsets = None
     lines = []
-    for i in range(max(0, at - width), min(len(ids), at + width + 1)):
+    for i in range(max(0, at - before), min(len(ids), at + after + 1)):
         marks = "".join(n if (i < len(lab) and lab[i] != IGNORE) else "." for n, lab in zip(names, rows_of_labels))
         piece = text[offsets[i][0] : offsets[i][1]] if offsets else tokenizer.decode([ids[i]])
         lines.append(f"{'>' if i == at else ' '}{i:6d} {marks} {piece!r}")
@@ -347,23 +347,26 @@ def header_only_difference(text, offsets, auto, variant, prompts) -> bool:
     "Overlaps" is transformers' own rule for tokens: with a tokenizer that splits special tokens into pieces, one
     piece may straddle the end of the previous turn and the header ('><' of '<|end|><|start|>' in gpt-oss with
     the qwen3 tokenizer)."""
+    return first_rule_violation(text, offsets, auto, variant, prompts) is None
+
+
+def first_rule_violation(text, offsets, auto, variant, prompts) -> int | None:
+    """The first token where the label vectors differ other than as `header_only_difference` allows, or None."""
     regions = {p: o for o, p in header_regions(text, offsets, auto, prompts)}
-    if not regions:
-        return False
     auto_trained = [i for i, label in enumerate(auto) if label != IGNORE]
     for i, (a, v) in enumerate(zip(auto, variant)):
         if a == v:
             continue
         if not (a == IGNORE and v != IGNORE):
-            return False
+            return i
         s, e = offsets[i]
         next_trained = next((j for j in auto_trained if j > i), None)
         if next_trained is None:
-            return False
+            return i
         p = offsets[next_trained][0]
         if p not in regions or not (s < p and e > regions[p]):
-            return False
-    return True
+            return i
+    return None
 
 
 def at_turn_starts(auto, variant, width=3) -> bool:
@@ -586,7 +589,8 @@ def _sweep_auto(family, rows, refs, maskers, tokenizer, sftmask) -> dict:
         at = next(k for k, (x, y) in enumerate(zip(auto, variant)) if x != y)
         window = None
         prompts = generation_prompts(refs, o, row) if len(offsets) == len(ids) else set()
-        if prompts and header_only_difference(text_o, offsets, auto, variant, prompts):
+        violation = first_rule_violation(text_o, offsets, auto, variant, prompts) if prompts else at
+        if violation is None:
             r["rule"] += 1
             if r["first_rule"] is None:
                 window = _tokens_window(tokenizer, text_o, ids, [variant, auto], "VA", at)
@@ -595,11 +599,10 @@ def _sweep_auto(family, rows, refs, maskers, tokenizer, sftmask) -> dict:
         r["differ"] += 1
         r["differ_at_turn_starts"] += at_turn_starts(auto, variant)
         if r["first_diff"] is None:
-            header = header_text(refs, o, row)
-            window = _tokens_window(tokenizer, text_o, ids, [variant, auto], "VA", at)
+            window = _tokens_window(tokenizer, text_o, ids, [variant, auto], "VA", violation)
             r["first_diff"] = (
-                f"{_where(item)}: first difference at token {at} (V = variant trains, A = auto trains; "
-                f"generation-prompt text {header!r})\n{window}"
+                f"{_where(item)}: first difference the rule does not allow at token {violation} (first difference "
+                f"at {at}; V = variant trains, A = auto trains; generation prompts {sorted(prompts)!r})\n{window}"
             )
     return r
 

@@ -30,23 +30,10 @@ sftmask = pytest.importorskip("sftmask")
 SAMPLE_ROWS = 40
 
 # Known failures, each with its reason; shrink these as sftmask is fixed (strict=False: a fixed one just XPASSes).
-NEMOTRON_NONE_ITERABLE = (
-    "`tools is iterable` is true for none in sftmask, false in jinja2, so `tools | length` raises "
-    "'cannot calculate length of value of type none' where transformers renders (rows without tools)"
-)
-NEMOTRON = ["nemotron_3_5_lightning", "nemotron_3_nano", "nemotron_3_super", "nemotron_3_ultra"]
-DEEPSEEK_PROMPT = (
-    "TemplateError on every row: the template does not open the turn with the generation prompt "
-    "'<｜Assistant｜><think>\\n' in the full conversation"
-)
 # Rendering (template names):
-RENDER_KNOWN_FAILURES: dict[str, str] = {
-    **{t: NEMOTRON_NONE_ITERABLE for t in NEMOTRON},
-    **{f"{t}_training": NEMOTRON_NONE_ITERABLE for t in NEMOTRON},
-}
+RENDER_KNOWN_FAILURES: dict[str, str] = {}
 # Generation-tag labels (template names):
 TAGGED_KNOWN_FAILURES: dict[str, str] = {
-    **{f"{t}_training": NEMOTRON_NONE_ITERABLE for t in NEMOTRON},
     "diffusion_gemma_training": (
         "an empty generation block (after '<tool_response|>' in tool rows): transformers trains the token that "
         "straddles its position (its overlap test: token_start < end and token_end > start), sftmask does not"
@@ -54,14 +41,11 @@ TAGGED_KNOWN_FAILURES: dict[str, str] = {
 }
 # Auto mode on an original vs its TRL training variant (families, by original template name):
 AUTO_KNOWN_FAILURES: dict[str, str] = {
-    **{t: NEMOTRON_NONE_ITERABLE for t in NEMOTRON},
-    "deepseekv3": DEEPSEEK_PROMPT,
-    "deepseek_r1_distill": DEEPSEEK_PROMPT,
-    "diffusion_gemma": "auto trains the tool response the template embeds in the model turn; the variant does not",
-    "qwen3_5_nothink": (
-        "generation prompt is the empty think block; on rows with reasoning_content the variant trains '<think>\\n', "
-        "auto does not"
+    "deepseek_r1_distill": (
+        "after a tool turn the variant trains '<｜tool▁outputs▁end｜>', which the template writes before the "
+        "assistant's content whether or not a generation prompt is asked for; auto does not train it"
     ),
+    "diffusion_gemma": "auto trains the tool response the template embeds in the model turn; the variant does not",
 }
 
 TEMPLATES_DIR = fs.trl_templates_dir()
