@@ -15,7 +15,7 @@ use crate::spans::{labels, trained_tokens};
 use crate::template::{ChatTemplate, RenderLimits, Rendered};
 use crate::tokenize::{TextTokenizer, Tokens};
 use crate::truncate::truncate;
-use crate::turns::TurnLocator;
+use crate::turns::{LoopLocator, TurnLocator};
 
 /// Template variables beyond the conversation itself, as given to `apply_chat_template`, and the policy of a call.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +52,8 @@ pub struct Masker {
     special_tokens: Vec<(String, Value)>,
     /// The tokenizer's special tokens, longest first: what `train_end_of_turn=False` leaves untrained.
     end_of_turn_tokens: Vec<String>,
+    /// The tokenizer's added tokens: where a generation prompt may be cut when a turn starts with part of it.
+    added_tokens: Vec<String>,
     policy: Policy,
 }
 
@@ -79,7 +81,8 @@ impl Masker {
             .collect::<Result<Vec<_>>>()?;
         let special_tokens = files.special_tokens().into_iter().map(|(name, token)| (name, Value::from(token))).collect();
         let end_of_turn_tokens = tokenizer.special_tokens();
-        Ok(Masker { templates, sanitizers, tokenizer, special_tokens, end_of_turn_tokens, policy: Policy::default() })
+        let added_tokens = added_tokens.into_iter().map(|(content, _)| content).collect();
+        Ok(Masker { templates, sanitizers, tokenizer, special_tokens, end_of_turn_tokens, added_tokens, policy: Policy::default() })
     }
 
     /// The same masker with `policy` as the policy of every call that does not bring its own.
@@ -270,26 +273,33 @@ impl Masker {
         selected: &[bool],
     ) -> Result<(String, Vec<Range<usize>>)> {
         let full = template.render_traced(self.context(conversation, options), false)?.text;
-        let render = |traced: bool| {
-            move |messages: &[Value], prompt: bool| {
-                template.render_traced(self.context_for(Value::from(messages.to_vec()), conversation, prompt, options), traced)
-            }
+        let context = |messages: &[Value], prompt: bool| {
+            self.context_for(Value::from(messages.to_vec()), conversation, prompt, options)
         };
+        let render = |traced: bool| move |messages: &[Value], prompt: bool| template.render_traced(context(messages, prompt), traced);
         let (text_only, traced) = (render(false), render(true));
+        let render_loops = |messages: &[Value], prompt: bool| template.render_loops(context(messages, prompt));
         let messages: Vec<Value> = conversation.messages.try_iter().map_err(|e| Error::Input(e.to_string()))?.collect();
         let role = |m: &Value| m.get_attr("role").ok().and_then(|r| r.as_str().map(String::from)).unwrap_or_default();
         let roles: Vec<String> = messages.iter().map(role).collect();
-        let locator = TurnLocator::new(messages, full, options.add_generation_prompt, &text_only, &traced);
+        let trace = template.render_loops(self.context(conversation, options))?;
+        let fast = trace.as_ref().and_then(|trace| {
+            LoopLocator::new(&messages, &full, options.add_generation_prompt, trace, &render_loops, &traced, &self.added_tokens)
+        });
+        let locator = TurnLocator::new(messages.clone(), full.clone(), options.add_generation_prompt, &text_only, &traced, &self.added_tokens);
         let mut spans: Vec<Range<usize>> = Vec::new();
         for k in (0..selected.len()).filter(|&k| selected[k]) {
             let context = || format!("message {k} ({})", roles[k]);
-            let span = locator.turn(k).map_err(|e| e.context(context()))?;
-            if spans.last().is_some_and(|previous| span.start < previous.end) {
+            let turn = match fast.as_ref().and_then(|fast| fast.turn(k)) {
+                Some(turn) => turn,
+                None => vec![locator.turn(k).map_err(|e| e.context(context()))?],
+            };
+            if spans.last().zip(turn.first()).is_some_and(|(previous, first)| first.start < previous.end) {
                 return Err(Error::Template(format!("{}: its turn overlaps the turn of an earlier message", context())));
             }
-            spans.push(span);
+            spans.extend(turn);
         }
-        Ok((locator.into_text(), spans))
+        Ok((full, spans))
     }
 
     /// `prompt + completion`, with the tokenizer's EOS appended to a completion that lacks it when the end of the

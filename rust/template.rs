@@ -8,13 +8,16 @@
 use std::ops::Range;
 
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::{Kwargs, Rest, Value};
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, ErrorKind, OutputSpanKind, State, UndefinedBehavior};
 
 use crate::error::{Error, Result};
+use crate::loops::{self, Event, Located};
 use crate::pyfmt::{json_dumps, python_str, JsonOptions};
 
 const TEMPLATE_NAME: &str = "chat_template";
+/// The same template with its loops instrumented ([`crate::loops`]).
+const INSTRUMENTED_NAME: &str = "chat_template_instrumented";
 /// The filter that `{% generation %}` blocks are rewritten into; its output spans are the trained spans.
 const GENERATION_FILTER: &str = "sftmask_generation";
 
@@ -38,6 +41,15 @@ impl Default for RenderLimits {
 pub struct ChatTemplate {
     env: Environment<'static>,
     has_generation_tags: bool,
+    /// Whether the instrumented twin compiled (it does whenever the template does, barring exotic syntax).
+    instrumented: bool,
+}
+
+/// A render of the instrumented template: the plain text, and where each loop event happened in it.
+#[derive(Debug, Clone)]
+pub struct LoopTrace {
+    pub text: String,
+    pub events: Vec<Located>,
 }
 
 /// One piece of rendered output and the template source that produced it.
@@ -80,10 +92,20 @@ impl ChatTemplate {
         });
         env.add_filter("tojson", tojson);
         env.add_filter(GENERATION_FILTER, |body: Value| body);
+        env.add_filter(loops::ITERATION_FILTER, |_body: Value, loop_id: u32, item: Value| {
+            loops::record(Event::Iteration { loop_id, item })
+        });
+        env.add_filter(loops::END_FILTER, |_body: Value, loop_id: u32| loops::record(Event::End { loop_id }));
+        // Jinja2's tests: `none` is not iterable; strings and mappings are sequences (they have a length and items).
+        env.add_test("iterable", |v: &Value| !v.is_none() && minijinja::tests::is_iterable(v));
+        env.add_test("sequence", |v: &Value| {
+            v.is_undefined() || v.as_str().is_some() || matches!(v.kind(), ValueKind::Seq | ValueKind::Map)
+        });
         env.add_function("raise_exception", raise_exception);
         env.add_function("strftime_now", strftime_now);
+        let instrumented = env.add_template_owned(INSTRUMENTED_NAME, loops::instrument(&source)).is_ok();
         env.add_template_owned(TEMPLATE_NAME, source).map_err(template_error)?;
-        Ok(ChatTemplate { env, has_generation_tags })
+        Ok(ChatTemplate { env, has_generation_tags, instrumented })
     }
 
     pub fn has_generation_tags(&self) -> bool {
@@ -122,6 +144,20 @@ impl ChatTemplate {
             .map(|span| TraceSpan { output: span.output_range(), source: span.source_range() })
             .collect();
         Ok(Trace { text, spans })
+    }
+}
+
+impl ChatTemplate {
+    /// Renders the instrumented template. `Ok(None)` when there is none, or when its markers did not come through
+    /// intact (the caller then locates turns without it).
+    pub fn render_loops(&self, context: Value) -> Result<Option<LoopTrace>> {
+        if !self.instrumented {
+            return Ok(None);
+        }
+        let template = self.env.get_template(INSTRUMENTED_NAME).map_err(template_error)?;
+        let (output, events) = loops::with_log(|| template.render(context));
+        let output = output.map_err(template_error)?;
+        Ok(loops::strip(&output, events).map(|(text, events)| LoopTrace { text, events }))
     }
 }
 
@@ -294,6 +330,17 @@ mod tests {
     fn raise_exception_keeps_the_message() {
         let err = render("{{ raise_exception('roles must alternate') }}", context!()).unwrap_err();
         assert!(matches!(&err, Error::Template(m) if m.starts_with("roles must alternate")), "{err:?}");
+    }
+
+    #[test]
+    fn type_tests_answer_as_jinja2_does() {
+        let out = render(
+            "{{ none is iterable }} {{ missing is iterable }} {{ 'a' is iterable }} {{ 'a' is sequence }} \
+             {{ {'k': 1} is sequence }} {{ none is sequence }} {{ 1 is sequence }} {{ [1] is sequence }}",
+            context!(),
+        )
+        .unwrap();
+        assert_eq!(out.text, "False True True True True False False True");
     }
 
     #[test]

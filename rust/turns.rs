@@ -14,7 +14,7 @@
 //! Whatever cannot be carried over this way is an error naming the reason, never a guess. Probes render the
 //! messages themselves, so text inside a message that spells a header cannot move a boundary.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::rc::Rc;
@@ -24,7 +24,259 @@ use minijinja::value::Value;
 use crate::align::align_end;
 use crate::conversation::map_value;
 use crate::error::{Error, Result};
-use crate::template::Trace;
+use crate::loops::Event;
+use crate::template::{LoopTrace, Trace, TraceSpan};
+
+/// Renders a list of messages with the conversation's tools and variables through the instrumented template.
+pub type RenderLoopsFn<'a> = dyn Fn(&[Value], bool) -> Result<Option<LoopTrace>> + 'a;
+
+/// How many messages before an assistant message the probe for its generation prompt renders at first; longer
+/// windows follow when the template cannot render a conversation that starts there, and the whole prefix last.
+const PROMPT_WINDOWS: [usize; 3] = [1, 2, 4];
+
+/// Locates turns from one instrumented render of the whole conversation: the template's loop over the messages
+/// says where each message's iteration starts in R, so a turn ends where the next message's iteration starts (or,
+/// for the last message, where R ends), as the full conversation renders it. The trained text starts after the
+/// generation prompt: what the template writes after its message loop when asked for one, taken from a probe of
+/// a few messages before the turn, and matched at the start of the turn's iteration. The cost is linear in the
+/// number of messages. A turn this cannot settle is left to [`TurnLocator`].
+pub struct LoopLocator<'a> {
+    messages: &'a [Value],
+    full: &'a str,
+    full_has_prompt: bool,
+    loop_id: u32,
+    /// Where each message's iteration of the message loop starts in R, for the messages it iterates over.
+    starts: Vec<Option<usize>>,
+    loop_end: usize,
+    render_loops: &'a RenderLoopsFn<'a>,
+    render_traced: &'a RenderFn<'a>,
+    /// R with the template pieces that produced it, rendered when a turn first needs it.
+    full_traced: OnceCell<Option<Trace>>,
+    /// The tokenizer's added tokens: a generation prompt is matched in parts that end after one of them, a line or
+    /// a `>`.
+    added_tokens: &'a [String],
+}
+
+impl<'a> LoopLocator<'a> {
+    /// `None` when the render shows no single loop that walks the messages in order.
+    pub fn new(
+        messages: &'a [Value],
+        full: &'a str,
+        full_has_prompt: bool,
+        trace: &LoopTrace,
+        render_loops: &'a RenderLoopsFn<'a>,
+        render_traced: &'a RenderFn<'a>,
+        added_tokens: &'a [String],
+    ) -> Option<LoopLocator<'a>> {
+        if trace.text != full {
+            return None;
+        }
+        let (loop_id, starts, loop_end) = message_loop(trace, messages)?;
+        let full_traced = OnceCell::new();
+        Some(LoopLocator {
+            messages,
+            full,
+            full_has_prompt,
+            loop_id,
+            starts,
+            loop_end,
+            render_loops,
+            render_traced,
+            full_traced,
+            added_tokens,
+        })
+    }
+
+    /// The bytes of R that assistant message `k` is trained on, or `None` when this locator cannot tell: usually
+    /// one range, more when the turn holds text of later messages (tool results written into the turn).
+    pub fn turn(&self, k: usize) -> Option<Vec<Range<usize>>> {
+        let turn = self.turn_range(k)?;
+        let later = self.messages[k + 1..].iter().take_while(|m| role(m) != "assistant");
+        let contents: Vec<String> = later
+            .filter_map(|m| m.get_attr("content").ok()?.as_str().map(String::from))
+            .filter(|text| !text.is_empty() && self.full[turn.clone()].contains(text.as_str()))
+            .collect();
+        if contents.is_empty() {
+            return Some(vec![turn]);
+        }
+        self.without_later_messages(k, turn, &contents)
+    }
+
+    /// The turn of assistant message `k`: from the end of the generation prompt to where the next message starts.
+    fn turn_range(&self, k: usize) -> Option<Range<usize>> {
+        if role(&self.messages[k]) != "assistant" {
+            return None;
+        }
+        let begin = self.starts[k]?;
+        let end = match (k + 1..self.messages.len()).find(|&j| self.starts[j].is_some()) {
+            Some(next) if next == k + 1 => self.starts[next]?,
+            // A message between this one and the next iterated one is rendered elsewhere, or not at all.
+            Some(_) => return None,
+            None if k + 1 < self.messages.len() => return None,
+            None if self.full_has_prompt => self.loop_end,
+            None => self.full.len(),
+        };
+        let prompt = self.generation_prompt(k)?;
+        let start = begin + prompt_part_len(&prompt, &self.full[begin..end], self.added_tokens)?;
+        Some(start..end)
+    }
+
+    /// `turn` without the text of later messages (`contents`) that the template writes into it, as Gemma-style
+    /// templates write tool results into the assistant's turn. A probe that ends with message `k` shows what the turn
+    /// holds on its own: a run of pieces of R with no counterpart in the probe (by template source and text) that
+    /// holds a later message's content is left out, with the text the template wraps it in.
+    fn without_later_messages(&self, k: usize, turn: Range<usize>, contents: &[String]) -> Option<Vec<Range<usize>>> {
+        let full = self.full_traced.get_or_init(|| (self.render_traced)(self.messages, self.full_has_prompt).ok());
+        let full = full.as_ref().filter(|trace| trace.text == self.full)?;
+        let probe = (self.render_traced)(&self.messages[k.saturating_sub(1)..=k], false).ok()?;
+        let pieces: Vec<&TraceSpan> =
+            full.spans.iter().filter(|p| p.output.end > turn.start && p.output.start < turn.end).collect();
+        let probe_pieces: Vec<&TraceSpan> = probe.spans.iter().collect();
+        let matched = common_subsequence(&pieces, &probe_pieces, |a, b| {
+            a.source == b.source && full.text[a.output.clone()] == probe.text[b.output.clone()]
+        });
+        let mut spans: Vec<Range<usize>> = Vec::new();
+        let mut from = turn.start;
+        let mut i = 0;
+        while i < pieces.len() {
+            let run = matched[i..].iter().take_while(|&&m| !m).count().max(1);
+            let (first, last) = (pieces[i], pieces[i + run - 1]);
+            let text = &full.text[first.output.start..last.output.end];
+            if !matched[i] && contents.iter().any(|c| text.contains(c.as_str())) {
+                if first.output.start > from {
+                    spans.push(from..first.output.start);
+                }
+                from = last.output.end.clamp(from, turn.end);
+            }
+            i += run;
+        }
+        if from < turn.end {
+            spans.push(from..turn.end);
+        }
+        Some(spans)
+    }
+
+    /// What the template writes after its message loop when it renders the messages before `k` with the
+    /// generation prompt.
+    fn generation_prompt(&self, k: usize) -> Option<String> {
+        let windows = PROMPT_WINDOWS.iter().filter(|&&w| w < k).copied().chain(std::iter::once(k));
+        for window in windows {
+            let Ok(Some(probe)) = (self.render_loops)(&self.messages[k - window..k], true) else {
+                continue;
+            };
+            let end = probe.events.iter().rev().find_map(|located| match located.event {
+                Event::End { loop_id } if loop_id == self.loop_id => Some(located.position),
+                _ => None,
+            });
+            if let Some(end) = end {
+                return Some(probe.text[end..].to_string());
+            }
+        }
+        None
+    }
+}
+
+/// The loop of the template that walks the messages: `(loop id, where each message's iteration starts, where the
+/// loop ends)`. A loop qualifies when it runs once, its items are the conversation's messages in their order (a
+/// slice or a filtered walk qualifies), and its iterations start at non-decreasing positions; of those, the one
+/// whose iterations start at the most distinct positions (the one that writes the turns). `None` when there is no
+/// such loop, or two tie.
+fn message_loop(trace: &LoopTrace, messages: &[Value]) -> Option<(u32, Vec<Option<usize>>, usize)> {
+    struct Walk {
+        starts: Vec<Option<usize>>,
+        next: usize,
+        last: Option<usize>,
+        distinct: usize,
+        end: Option<usize>,
+        valid: bool,
+    }
+    let mut walks: Vec<Walk> = Vec::new();
+    for located in &trace.events {
+        let (Event::Iteration { loop_id, .. } | Event::End { loop_id }) = located.event;
+        let id = loop_id as usize;
+        while walks.len() <= id {
+            walks.push(Walk { starts: vec![None; messages.len()], next: 0, last: None, distinct: 0, end: None, valid: true });
+        }
+        let walk = &mut walks[id];
+        if !walk.valid {
+            continue;
+        }
+        match &located.event {
+            Event::End { .. } => walk.valid = walk.end.replace(located.position).is_none(),
+            Event::Iteration { item, .. } => {
+                let found = (walk.next..messages.len()).find(|&j| &messages[j] == item);
+                match found {
+                    Some(j) if walk.end.is_none() && walk.last.is_none_or(|last| last <= located.position) => {
+                        walk.distinct += usize::from(walk.last != Some(located.position));
+                        walk.last = Some(located.position);
+                        walk.starts[j] = Some(located.position);
+                        walk.next = j + 1;
+                    }
+                    _ => walk.valid = false,
+                }
+            }
+        }
+    }
+    let candidates = walks.into_iter().enumerate().filter(|(_, w)| w.valid && w.end.is_some() && w.distinct > 0);
+    let mut best: Option<(usize, Walk)> = None;
+    let mut tie = false;
+    for (id, walk) in candidates {
+        match &best {
+            Some((_, b)) if walk.distinct == b.distinct => tie = true,
+            Some((_, b)) if walk.distinct < b.distinct => {}
+            _ => {
+                tie = false;
+                best = Some((id, walk));
+            }
+        }
+    }
+    let (id, walk) = best.filter(|_| !tie)?;
+    Some((id as u32, walk.starts, walk.end?))
+}
+
+/// How much of the generation prompt `prompt` the turn's text `turn` starts with: all of it, or else its longest
+/// part that ends after an added token, a line or a `>` (training data without reasoning does not start with the
+/// `<think>` a prompt prefills). `None` when the turn does not even start with the first such part.
+fn prompt_part_len(prompt: &str, turn: &str, added_tokens: &[String]) -> Option<usize> {
+    let common = common_prefix_len(prompt, turn);
+    if common == prompt.len() {
+        return Some(common);
+    }
+    let shared = &prompt[..common];
+    // A line, a tag such as `<｜Assistant｜>` (whether or not this tokenizer knows it), or an added token.
+    let after_mark = shared.rfind(['\n', '>']).map(|i| i + 1);
+    let after_token = added_tokens
+        .iter()
+        .filter(|token| !token.is_empty())
+        .filter_map(|token| shared.rfind(token.as_str()).map(|i| i + token.len()))
+        .max();
+    after_mark.max(after_token).filter(|&len| len > 0)
+}
+
+/// Which items of `a` belong to a longest common subsequence of `a` and `b`.
+fn common_subsequence<A, B>(a: &[A], b: &[B], same: impl Fn(&A, &B) -> bool) -> Vec<bool> {
+    // lengths[i][j]: the longest common subsequence of a[i..] and b[j..].
+    let mut lengths = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lengths[i][j] =
+                if same(&a[i], &b[j]) { lengths[i + 1][j + 1] + 1 } else { lengths[i + 1][j].max(lengths[i][j + 1]) };
+        }
+    }
+    let mut matched = vec![false; a.len()];
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if same(&a[i], &b[j]) {
+            matched[i] = true;
+            (i, j) = (i + 1, j + 1);
+        } else if lengths[i + 1][j] >= lengths[i][j + 1] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    matched
+}
 
 /// A private-use character that templates print as it is (`tojson` too) and data practically never holds.
 const MARK: char = '\u{F0010}';
@@ -39,6 +291,7 @@ pub struct TurnLocator<'a> {
     full_has_prompt: bool,
     render_text: &'a RenderFn<'a>,
     render_traced: &'a RenderFn<'a>,
+    added_tokens: &'a [String],
     probes: RefCell<HashMap<(usize, bool), Rc<Trace>>>,
     traced: RefCell<HashMap<usize, Rc<Trace>>>,
     full_traced: RefCell<Option<Rc<Trace>>>,
@@ -56,6 +309,7 @@ impl<'a> TurnLocator<'a> {
         full_has_prompt: bool,
         render_text: &'a RenderFn<'a>,
         render_traced: &'a RenderFn<'a>,
+        added_tokens: &'a [String],
     ) -> TurnLocator<'a> {
         TurnLocator {
             messages,
@@ -63,6 +317,7 @@ impl<'a> TurnLocator<'a> {
             full_has_prompt,
             render_text,
             render_traced,
+            added_tokens,
             probes: Default::default(),
             traced: Default::default(),
             full_traced: Default::default(),
@@ -115,14 +370,14 @@ impl<'a> TurnLocator<'a> {
             Error::Template("the generation prompt does not extend the render of the messages before it".into())
         })?;
         let at = self.start_of(k)?;
-        if !self.full[at..].starts_with(opening) {
-            return Err(Error::Template(format!(
+        let part = prompt_part_len(opening, &self.full[at..], self.added_tokens).ok_or_else(|| {
+            Error::Template(format!(
                 "the template does not open it with the generation prompt {opening:?} in the full conversation \
                  (a template variable that changes only the generation prompt, such as enable_thinking=False, \
                  makes the prompt differ from the turns before the last)"
-            )));
-        }
-        Ok(at + opening.len())
+            ))
+        })?;
+        Ok(at + part)
     }
 
     /// Where message `k`'s turn ends in R, given that its text starts at `lo`, which corresponds to the end of
@@ -344,7 +599,7 @@ mod tests {
         };
         let (text_only, traced) = (render(false), render(true));
         let full = text_only(&messages, false)?.text;
-        let locator = TurnLocator::new(messages.clone(), full, false, &text_only, &traced);
+        let locator = TurnLocator::new(messages.clone(), full, false, &text_only, &traced, &[]);
         let mut out = Vec::new();
         for (k, message) in messages.iter().enumerate() {
             if role(message) != "user" {

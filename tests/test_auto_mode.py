@@ -234,8 +234,9 @@ def test_a_conversation_opening_with_the_assistant():
     assert trained_texts(own, own.encode(chat)) == ["Hi, how can I help?<|im_end|>\n", "<think>\n\n</think>\n\nYes?<|im_end|>\n"]
 
 
-def test_a_turn_that_cannot_be_located_names_the_message():
-    # The closing token depends on whether the turn is the last one: the end of the first turn has no match.
+def test_a_turn_whose_ending_changes_once_later_messages_follow():
+    # The closing token depends on whether the turn is the last one (as gpt-oss's <|return|> / <|end|> and Phi-3's
+    # final EOS do): each turn ends as the full conversation renders it.
     template = (
         "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content }}"
         "{% if loop.last %}{{ '<|endoftext|>' }}{% else %}{{ '<|im_end|>\\n' }}{% endif %}{% endfor %}"
@@ -243,7 +244,20 @@ def test_a_turn_that_cannot_be_located_names_the_message():
     )
     m = sftmask.Masker.from_pretrained(shared_path("tokenizers", "qwen3"), chat_template=template)
     chat = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"}]
-    with pytest.raises(sftmask.TemplateError, match=r"^message 1 \(assistant\): .*could not be matched"):
+    assert trained_texts(m, m.encode(chat)) == ["b<|im_end|>\n"]
+    chat.append({"role": "assistant", "content": "d"})
+    assert trained_texts(m, m.encode(chat)) == ["b<|im_end|>\n", "d<|endoftext|>"]
+
+
+def test_a_turn_that_cannot_be_located_names_the_message():
+    # The generation prompt never shows in the turns: where the model starts writing cannot be told.
+    template = (
+        "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}"
+        "{% if add_generation_prompt %}{{ 'ASSISTANT: ' }}{% endif %}"
+    )
+    m = sftmask.Masker.from_pretrained(shared_path("tokenizers", "qwen3"), chat_template=template)
+    chat = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"}]
+    with pytest.raises(sftmask.TemplateError, match=r"^message 1 \(assistant\): .*generation prompt"):
         m.encode(chat)
 
 
@@ -292,10 +306,10 @@ def test_sanitized_control_tokens_keep_the_turns():
     assert (plain["input_ids"] == im_end).sum() == 4 and (sanitized["input_ids"] == im_end).sum() == 2
 
 
-def test_a_generation_prompt_that_earlier_turns_do_not_open_with_is_an_error():
+def test_a_turn_that_opens_with_part_of_the_generation_prompt_starts_after_that_part():
     own = masker("qwen3")
     chat = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "<b>"}, {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}]
-    # enable_thinking=False adds an empty <think> block to the prompt, which the first answer is not rendered with.
-    with pytest.raises(sftmask.TemplateError, match=r"^message 1 \(assistant\): .*enable_thinking"):
-        own.encode(chat, enable_thinking=False)
+    # enable_thinking=False prefills an empty <think> block, which the first answer is not rendered with: it starts
+    # after the header, the longest part of the prompt it opens with (its own "<" is not part of the prompt's).
+    assert trained_texts(own, own.encode(chat, enable_thinking=False)) == ["<b><|im_end|>\n", "d<|im_end|>\n"]
     assert trained_texts(own, own.encode(chat, enable_thinking=False, train_last_turn_only=True)) == ["d<|im_end|>\n"]
