@@ -17,6 +17,20 @@ and every conversation of a sample of ../shared/data/chat, three measurements:
    differ, not applicable (transformers raises on either template).
    Originals with neither a variant nor tags get no reference; for them only auto-mode errors are counted.
 
+   The documented rule (README, "Which tokens are trained"): trained = what the model writes after the generation
+   prompt, through the end of its turn; text the generation prompt supplies (role header, a prefilled `<think>\\n`,
+   DeepSeek's `<｜Assistant｜>`) is never trained. Some TRL variants train part of it (qwen2_5 the header's newline,
+   gpt-oss `<|start|>assistant`, DeepSeek `<｜Assistant｜>`). "Equal up to the rule": every differing token is
+   trained by the variant, not by auto, and overlaps the text right before the next span auto trains that begins
+   a generation prompt of the row (`header_regions`, `first_rule_violation`). A row that differs otherwise is
+   reported with the first token the rule does not allow, decoded with its neighbours; "(at turn starts)" counts
+   the differing rows whose differences all lie within the first 3 tokens of a trained run of either side.
+
+Sample (`--sample N`): N rows per template balanced over the corpus files (an equal share each, a small file
+giving all its rows), evenly spaced in each file from a seeded offset; the same rows for every template.
+One tokenizer for all (`--tokenizer`, default qwen3): templates that need a `bos_token` (llama3) raise
+with it and are not applicable; `--templates llama3 --tokenizer ../shared/tokenizers/llama3_1` runs them.
+
 Usage:
     python scripts/family_sweep.py                      # every row of the corpus, every family
     python scripts/family_sweep.py --sample 1000 --templates qwen3,gptoss --only auto --json out.json
@@ -495,7 +509,8 @@ def sweep_family(
                     text = refs.render(t, i, row)
                     text = None if isinstance(text, Exception) else text
                     if got_ids != ids:
-                        at = next((k for k, (x, y) in enumerate(zip(got_ids, ids)) if x != y), min(len(ids), len(got_ids)))
+                        same = zip(got_ids, ids)
+                        at = next((k for k, (x, y) in enumerate(same) if x != y), min(len(ids), len(got_ids)))
                         first = f"{_where(item)}: input_ids differ at token {at} (len {len(got_ids)} vs {len(ids)})"
                     else:
                         at = next(k for k, (x, y) in enumerate(zip(got_labels, labels)) if x != y)
@@ -594,7 +609,9 @@ def _sweep_auto(family, rows, refs, maskers, tokenizer, sftmask) -> dict:
             r["rule"] += 1
             if r["first_rule"] is None:
                 window = _tokens_window(tokenizer, text_o, ids, [variant, auto], "VA", at)
-                r["first_rule"] = f"{_where(item)}: first difference at token {at} (V = variant trains, A = auto)\n{window}"
+                r["first_rule"] = (
+                    f"{_where(item)}: first difference at token {at} (V = variant trains, A = auto)\n{window}"
+                )
             continue
         r["differ"] += 1
         r["differ_at_turn_starts"] += at_turn_starts(auto, variant)
@@ -724,11 +741,13 @@ def markdown(results: list[dict], sample_note: str = "") -> str:
         a = res["auto"]
         if a:
             if a["first_error"]:
-                details.append((f"{res['family']}: auto, first sftmask error ({a['sftmask_error']} rows)", a["first_error"]))
+                title = f"{res['family']}: auto, first sftmask error ({a['sftmask_error']} rows)"
+                details.append((title, a["first_error"]))
             if a["first_diff"]:
                 details.append((f"{res['family']}: auto, first difference ({a['differ']} rows)", a["first_diff"]))
             if a.get("first_rule"):
-                details.append((f"{res['family']}: auto, first row equal only up to the rule ({a['rule']} rows)", a["first_rule"]))
+                title = f"{res['family']}: auto, first row equal only up to the rule ({a['rule']} rows)"
+                details.append((title, a["first_rule"]))
     if details:
         lines.append("## First failure per family")
         for title, body in details:
@@ -738,7 +757,9 @@ def markdown(results: list[dict], sample_note: str = "") -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sample", type=int, default=None, help="rows per template (balanced over the files); default all")
+    parser.add_argument(
+        "--sample", type=int, default=None, help="rows per template (balanced over the files); default all"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--templates", default=None, help="comma-separated template or family names")
     parser.add_argument("--only", choices=CHECKS, action="append", help="run only this check (repeatable)")
@@ -773,7 +794,11 @@ def main(argv=None) -> int:
     print(markdown(results, note))
     if args.json:
         args.json.write_text(
-            json.dumps({"note": note, "sample": args.sample, "seed": args.seed, "results": results}, indent=1, ensure_ascii=False),
+            json.dumps(
+                {"note": note, "sample": args.sample, "seed": args.seed, "results": results},
+                indent=1,
+                ensure_ascii=False,
+            ),
             encoding="utf-8",
         )
     return 0

@@ -135,3 +135,25 @@ def test_auto_mode_equals_training_variant_up_to_the_rule(results, family):
     )
     assert a["sftmask_error"] == 0, a["first_error"]
     assert a["differ"] == 0, a["first_diff"]
+
+
+def test_rule_allows_only_header_tokens_the_variant_trains():
+    """The "equal up to the rule" check on hand-made tokens (no shared data needed)."""
+    text = "hi<|im_start|>assistant\nok<E>"
+    offsets = [(0, 2), (2, 14), (14, 23), (23, 24), (24, 26), (26, 29)]
+    ignore = fs.IGNORE
+    auto = [ignore, ignore, ignore, ignore, 5, 6]
+    prompts = {"<|im_start|>assistant\n"}
+    assert fs.header_regions(text, offsets, auto, prompts) == [(2, 24)]
+    # The variant trains the header's newline, or all of the header: allowed.
+    assert fs.first_rule_violation(text, offsets, auto, [ignore, ignore, ignore, 3, 5, 6], prompts) is None
+    assert fs.first_rule_violation(text, offsets, auto, [ignore, 1, 2, 3, 5, 6], prompts) is None
+    # A prompt the render only begins ('<think>\n' prefilled, the turn without it): its matching part counts.
+    think = {"<|im_start|>assistant\n<think>\n"}
+    assert fs.first_rule_violation(text, offsets, auto, [ignore, 1, 2, 3, 5, 6], think) is None
+    # The variant trains user text, or auto trains what the variant does not, or the variant trains less: not allowed.
+    assert fs.first_rule_violation(text, offsets, auto, [0, ignore, ignore, ignore, 5, 6], prompts) == 0
+    assert fs.first_rule_violation(text, offsets, [ignore, ignore, ignore, 3, 5, 6], auto, prompts) == 3
+    assert fs.first_rule_violation(text, offsets, auto, [ignore, ignore, ignore, ignore, 5, ignore], prompts) == 5
+    # Without a generation prompt matching before the trained span, no header region: any difference counts.
+    assert fs.first_rule_violation(text, offsets, auto, [ignore, ignore, ignore, 3, 5, 6], {"<|start|>assistant"}) == 3
