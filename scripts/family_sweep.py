@@ -34,6 +34,7 @@ with it and are not applicable; `--templates llama3 --tokenizer ../shared/tokeni
 Usage:
     python scripts/family_sweep.py                      # every row of the corpus, every family
     python scripts/family_sweep.py --sample 1000 --templates qwen3,gptoss --only auto --json out.json
+    python scripts/family_sweep.py --from-json out.json   # the table of a saved run again
 
 The library part (`load_corpus`, `sample_rows`, `pick_diverse`, `families`, `sweep_family`, `markdown`) is shared
 with tests/test_families.py.
@@ -691,12 +692,22 @@ def markdown(results: list[dict], sample_note: str = "") -> str:
                 return "-"
             ok = r["identical"] + r["both_raise"]
             extra = f" ({r['both_raise']} both raise)" if r["both_raise"] else ""
-            return f"{_frac(ok, n)}{extra}" + (" ✗" if r["failures"] else "")
+            failed = [
+                f"{r[key]} {what}"
+                for key, what in (
+                    ("differ", "differ"),
+                    ("only_sftmask_raises", "only sftmask raises"),
+                    ("only_transformers_raises", "only transformers raises"),
+                )
+                if r[key]
+            ]
+            return f"{_frac(ok, n)}{extra}" + (f" ✗ {', '.join(failed)}" if failed else "")
 
         tagged = []
         for t, r in res["tagged"].items():
             applicable = n - r["not_applicable"]
-            tagged.append(f"{_frac(r['identical'], applicable)}" + (" ✗" if r["failures"] else ""))
+            failed = [f"{r[k]} {k.replace('_', ' ')}" for k in ("differ", "sftmask_error") if r[k]]
+            tagged.append(f"{_frac(r['identical'], applicable)}" + (f" ✗ {', '.join(failed)}" if failed else ""))
         a = res["auto"]
         if a is None:
             auto_cells = ["-"] * 7
@@ -768,7 +779,12 @@ def main(argv=None) -> int:
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--tokenizer", type=Path, default=None, help="default: <shared>/tokenizers/qwen3")
     parser.add_argument("--templates-dir", type=Path, default=None, help="default: trl's chat_templates")
+    parser.add_argument("--from-json", type=Path, default=None, help="print the table of a saved --json, run nothing")
     args = parser.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text(encoding="utf-8"))
+        print(markdown(saved["results"], saved["note"]))
+        return 0
 
     directory = args.templates_dir or trl_templates_dir()
     if directory is None:
