@@ -100,10 +100,12 @@ pub fn strip(output: &str, events: Vec<Event>) -> Option<(String, Vec<Located>)>
     Some((text, located))
 }
 
-/// The template source with every `for` loop instrumented. Comments, `raw` blocks and string literals are left as
+/// The template source with every `for` loop instrumented, and for each loop (by id) where its `endfor` tag ends
+/// in `source` with the tag's right-hand whitespace control. Comments, `raw` blocks and string literals are left as
 /// they are.
-pub fn instrument(source: &str) -> String {
+pub fn instrument(source: &str) -> (String, Vec<Option<(usize, String)>>) {
     let mut out = String::with_capacity(source.len() + 256);
+    let mut ends: Vec<Option<(usize, String)>> = Vec::new();
     let mut open_loops: Vec<u32> = Vec::new();
     let mut next_id = 0u32;
     let mut rest = source;
@@ -112,7 +114,7 @@ pub fn instrument(source: &str) -> String {
         out.push_str(before);
         let Some(kind) = from.get(..2) else {
             out.push_str(from);
-            return out;
+            return (out, ends);
         };
         let close = match kind {
             "{#" => "#}",
@@ -126,7 +128,7 @@ pub fn instrument(source: &str) -> String {
         };
         let Some(len) = tag_len(from, close) else {
             out.push_str(from);
-            return out;
+            return (out, ends);
         };
         let tag = &from[..len];
         rest = &from[len..];
@@ -147,6 +149,7 @@ pub fn instrument(source: &str) -> String {
                 let id = next_id;
                 next_id += 1;
                 open_loops.push(id);
+                ends.push(None);
                 let target = words.next().filter(|t| is_name(t)).unwrap_or("none");
                 let target = if words.next() == Some("in") { target } else { "none" };
                 take_right_control(&mut out, right);
@@ -154,6 +157,7 @@ pub fn instrument(source: &str) -> String {
             }
             Some("endfor") => {
                 if let Some(id) = open_loops.pop() {
+                    ends[id as usize] = Some((source.len() - rest.len(), right.to_string()));
                     take_right_control(&mut out, right);
                     out.push_str(&format!("{{% filter {END_FILTER}({id}) %}}{{% endfilter {right}%}}"));
                 }
@@ -162,7 +166,19 @@ pub fn instrument(source: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    (out, ends)
+}
+
+/// The template source that follows a loop, as a template of its own (it compiles only when the loop is not inside
+/// a block that the rest closes). `end` and `right` are the loop's entry of [`instrument`]'s second result.
+pub fn source_after(source: &str, end: usize, right: &str) -> String {
+    let rest = &source[end..];
+    // The whitespace the `endfor` tag trims: all of it with `-%}`, the first newline otherwise (trim_blocks).
+    match right {
+        "-" => rest.trim_start().to_string(),
+        "+" => rest.to_string(),
+        _ => rest.strip_prefix("\r\n").or_else(|| rest.strip_prefix('\n')).unwrap_or(rest).to_string(),
+    }
 }
 
 /// The length of the tag at the start of `from` up to and including `close`, skipping string literals.
@@ -222,7 +238,7 @@ mod tests {
     fn loops_get_markers_that_keep_the_tags_whitespace_control() {
         let source = "{%- for m in messages -%}\n  <{{ m }}>{# {% for x in y %} #}\n{%- endfor %}\nend";
         assert_eq!(
-            instrument(source),
+            instrument(source).0,
             "{%- for m in messages %}{% filter sftmask_loop(0, m) %}{% endfilter -%}\n  <{{ m }}>{# {% for x in y %} #}\n\
              {%- endfor %}{% filter sftmask_loop_end(0) %}{% endfilter %}\nend"
         );
@@ -231,7 +247,8 @@ mod tests {
     #[test]
     fn strings_raw_blocks_and_unpacking_loops() {
         let source = "{{ '{% for a in b %}' }}{% raw %}{% for a in b %}{% endraw %}{% for k, v in d.items() %}{% endfor %}";
-        let out = instrument(source);
+        let (out, ends) = instrument(source);
+        assert_eq!(ends, [Some((source.len(), String::new()))]);
         assert!(out.starts_with("{{ '{% for a in b %}' }}{% raw %}{% for a in b %}{% endraw %}"), "{out}");
         assert!(out.contains("sftmask_loop(0, none)"), "{out}");
     }

@@ -279,12 +279,13 @@ impl Masker {
         let render = |traced: bool| move |messages: &[Value], prompt: bool| template.render_traced(context(messages, prompt), traced);
         let (text_only, traced) = (render(false), render(true));
         let render_loops = |messages: &[Value], prompt: bool| template.render_loops(context(messages, prompt));
+        let render_after_loop = |loop_id: u32, prompt: bool| template.render_after_loop(loop_id, context(&[], prompt));
         let messages: Vec<Value> = conversation.messages.try_iter().map_err(|e| Error::Input(e.to_string()))?.collect();
         let role = |m: &Value| m.get_attr("role").ok().and_then(|r| r.as_str().map(String::from)).unwrap_or_default();
         let roles: Vec<String> = messages.iter().map(role).collect();
         let trace = template.render_loops(self.context(conversation, options))?;
         let fast = trace.as_ref().and_then(|trace| {
-            LoopLocator::new(&messages, &full, options.add_generation_prompt, trace, &render_loops, &traced, &self.added_tokens)
+            LoopLocator::new(&messages, &full, options.add_generation_prompt, trace, &render_loops, &traced, &render_after_loop, &self.added_tokens)
         });
         let locator = TurnLocator::new(messages.clone(), full.clone(), options.add_generation_prompt, &text_only, &traced, &self.added_tokens);
         let mut spans: Vec<Range<usize>> = Vec::new();

@@ -43,6 +43,10 @@ pub struct ChatTemplate {
     has_generation_tags: bool,
     /// Whether the instrumented twin compiled (it does whenever the template does, barring exotic syntax).
     instrumented: bool,
+    /// For each loop (by id), the name of a template made of the source after it, when that source reads no
+    /// variable the template sets (only what the caller passes): its output is then the same whatever the messages
+    /// before it, and one render of it stands for all.
+    after_loop: Vec<Option<String>>,
 }
 
 /// A render of the instrumented template: the plain text, and where each loop event happened in it.
@@ -103,9 +107,11 @@ impl ChatTemplate {
         });
         env.add_function("raise_exception", raise_exception);
         env.add_function("strftime_now", strftime_now);
-        let instrumented = env.add_template_owned(INSTRUMENTED_NAME, loops::instrument(&source)).is_ok();
-        env.add_template_owned(TEMPLATE_NAME, source).map_err(template_error)?;
-        Ok(ChatTemplate { env, has_generation_tags, instrumented })
+        let (instrumented_source, loop_ends) = loops::instrument(&source);
+        let instrumented = env.add_template_owned(INSTRUMENTED_NAME, instrumented_source).is_ok();
+        env.add_template_owned(TEMPLATE_NAME, source.clone()).map_err(template_error)?;
+        let after_loop = after_loop_templates(&mut env, &source, &loop_ends);
+        Ok(ChatTemplate { env, has_generation_tags, instrumented, after_loop })
     }
 
     pub fn has_generation_tags(&self) -> bool {
@@ -158,6 +164,55 @@ impl ChatTemplate {
         let (output, events) = loops::with_log(|| template.render(context));
         let output = output.map_err(template_error)?;
         Ok(loops::strip(&output, events).map(|(text, events)| LoopTrace { text, events }))
+    }
+}
+
+impl ChatTemplate {
+    /// The output of what follows loop `loop_id` when it reads only the caller's variables (see `after_loop`).
+    pub fn render_after_loop(&self, loop_id: u32, context: Value) -> Option<Result<String>> {
+        let name = self.after_loop.get(loop_id as usize)?.as_deref()?;
+        let template = self.env.get_template(name).ok()?;
+        Some(template.render(context).map_err(template_error))
+    }
+}
+
+/// Adds a template for the source after each loop whose variables all come from the caller: the variables it reads
+/// are among those the whole template reads without setting them (so not `ns`, `loop_messages`, ...), and not
+/// `messages`. Returns each loop's template name.
+fn after_loop_templates(env: &mut Environment<'static>, source: &str, loop_ends: &[Option<(usize, String)>]) -> Vec<Option<String>> {
+    let Ok(whole) = env.get_template(TEMPLATE_NAME).map(|t| t.undeclared_variables(false)) else {
+        return Vec::new();
+    };
+    let assigned = AssignedNames::new(source);
+    let mut names = Vec::with_capacity(loop_ends.len());
+    for (id, end) in loop_ends.iter().enumerate() {
+        let name = format!("{TEMPLATE_NAME}_after_loop_{id}");
+        let qualifies = end.as_ref().is_some_and(|(end, right)| {
+            env.add_template_owned(name.clone(), loops::source_after(source, *end, right)).is_ok()
+                && env.get_template(&name).is_ok_and(|after| {
+                    let reads = after.undeclared_variables(false);
+                    let from_caller = |v: &String| whole.contains(v) && !assigned.is_match_at_word(v);
+                    !reads.contains("messages") && reads.iter().all(from_caller)
+                })
+        });
+        names.push(qualifies.then_some(name));
+    }
+    names
+}
+
+/// The text of the tags that can assign a variable (`set`, `for`, `with`, `macro`, imports): a name that shows in
+/// none of them is never assigned by the template. Conservative: a name that only shows in a `for` tag's iterable
+/// counts as assigned too.
+struct AssignedNames(String);
+
+impl AssignedNames {
+    fn new(source: &str) -> AssignedNames {
+        let tag = regex::Regex::new(r"(?s)\{%[-+]?\s*(?:set|for|with|macro|import|from)\b(.*?)[-+]?%\}").expect("valid regex");
+        AssignedNames(tag.captures_iter(source).map(|c| c[1].to_string()).collect::<Vec<_>>().join("\n"))
+    }
+
+    fn is_match_at_word(&self, name: &str) -> bool {
+        regex::Regex::new(&format!(r"\b{}\b", regex::escape(name))).is_ok_and(|word| word.is_match(&self.0))
     }
 }
 

@@ -30,6 +30,10 @@ use crate::template::{LoopTrace, Trace, TraceSpan};
 /// Renders a list of messages with the conversation's tools and variables through the instrumented template.
 pub type RenderLoopsFn<'a> = dyn Fn(&[Value], bool) -> Result<Option<LoopTrace>> + 'a;
 
+/// Renders what follows a loop (by id) on its own, with or without the generation prompt, when it reads only the
+/// caller's variables ([`crate::template::ChatTemplate::render_after_loop`]).
+pub type RenderAfterLoopFn<'a> = dyn Fn(u32, bool) -> Option<Result<String>> + 'a;
+
 /// How many messages before an assistant message the probe for its generation prompt renders at first; longer
 /// windows follow when the template cannot render a conversation that starts there, and the whole prefix last.
 const PROMPT_WINDOWS: [usize; 3] = [1, 2, 4];
@@ -50,6 +54,8 @@ pub struct LoopLocator<'a> {
     loop_end: usize,
     render_loops: &'a RenderLoopsFn<'a>,
     render_traced: &'a RenderFn<'a>,
+    /// The generation prompt when the template writes the same one whatever the messages before it.
+    constant_prompt: Option<String>,
     /// R with the template pieces that produced it, rendered when a turn first needs it.
     full_traced: OnceCell<Option<Trace>>,
     /// The tokenizer's added tokens: a generation prompt is matched in parts that end after one of them, a line or
@@ -66,12 +72,18 @@ impl<'a> LoopLocator<'a> {
         trace: &LoopTrace,
         render_loops: &'a RenderLoopsFn<'a>,
         render_traced: &'a RenderFn<'a>,
+        render_after_loop: &RenderAfterLoopFn<'_>,
         added_tokens: &'a [String],
     ) -> Option<LoopLocator<'a>> {
         if trace.text != full {
             return None;
         }
         let (loop_id, starts, loop_end) = message_loop(trace, messages)?;
+        // What follows the loop, rendered alone, must be what R has after it before it stands for every probe.
+        let constant_prompt = match render_after_loop(loop_id, full_has_prompt) {
+            Some(Ok(after)) if after == full[loop_end..] => render_after_loop(loop_id, true).and_then(|r| r.ok()),
+            _ => None,
+        };
         let full_traced = OnceCell::new();
         Some(LoopLocator {
             messages,
@@ -82,6 +94,7 @@ impl<'a> LoopLocator<'a> {
             loop_end,
             render_loops,
             render_traced,
+            constant_prompt,
             full_traced,
             added_tokens,
         })
@@ -117,8 +130,10 @@ impl<'a> LoopLocator<'a> {
             None => self.full.len(),
         };
         let prompt = self.generation_prompt(k)?;
-        let start = begin + prompt_part_len(&prompt, &self.full[begin..end], self.added_tokens)?;
-        Some(start..end)
+        // A turn that does not open with any part of the prompt (DeepSeek-V3's template drops the header of a second
+        // tool-calling turn) is trained from where its iteration starts: the template wrote nothing else there.
+        let header = prompt_part_len(&prompt, &self.full[begin..end], self.added_tokens).unwrap_or(0);
+        Some(begin + header..end)
     }
 
     /// `turn` without the text of later messages (`contents`) that the template writes into it, as Gemma-style
@@ -159,6 +174,9 @@ impl<'a> LoopLocator<'a> {
     /// What the template writes after its message loop when it renders the messages before `k` with the
     /// generation prompt.
     fn generation_prompt(&self, k: usize) -> Option<String> {
+        if let Some(prompt) = &self.constant_prompt {
+            return Some(prompt.clone());
+        }
         let windows = PROMPT_WINDOWS.iter().filter(|&&w| w < k).copied().chain(std::iter::once(k));
         for window in windows {
             let Ok(Some(probe)) = (self.render_loops)(&self.messages[k - window..k], true) else {

@@ -250,9 +250,11 @@ def test_a_turn_whose_ending_changes_once_later_messages_follow():
 
 
 def test_a_turn_that_cannot_be_located_names_the_message():
-    # The generation prompt never shows in the turns: where the model starts writing cannot be told.
+    # The generation prompt never shows in the turns, and no loop walks the messages (it walks their indices):
+    # where the model starts writing cannot be told.
     template = (
-        "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}"
+        "{% for i in range(messages | length) %}{% set m = messages[i] %}"
+        "{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}"
         "{% if add_generation_prompt %}{{ 'ASSISTANT: ' }}{% endif %}"
     )
     m = sftmask.Masker.from_pretrained(shared_path("tokenizers", "qwen3"), chat_template=template)
