@@ -675,6 +675,76 @@ mod tests {
         assert!(err.message().contains("could not be matched"), "{err}");
     }
 
+    /// The turns of the assistant messages by [`LoopLocator`] alone (`None` where it defers to [`TurnLocator`]).
+    fn loop_turns(source: &str, messages: serde_json::Value) -> Vec<Option<String>> {
+        let template = ChatTemplate::new(source, RenderLimits::default()).unwrap();
+        let messages: Vec<Value> = Value::from(Serde(messages)).try_iter().unwrap().collect();
+        let template = &template;
+        let context = |list: &[Value], prompt: bool| {
+            minijinja::context!(messages => Value::from(list.to_vec()), add_generation_prompt => prompt)
+        };
+        let full = template.render_traced(context(&messages, false), false).unwrap().text;
+        let trace = template.render_loops(context(&messages, false)).unwrap().unwrap();
+        let render_loops = |list: &[Value], prompt: bool| template.render_loops(context(list, prompt));
+        let traced = |list: &[Value], prompt: bool| template.render_traced(context(list, prompt), true);
+        let after = |id: u32, prompt: bool| template.render_after_loop(id, context(&[], prompt));
+        let locator = LoopLocator::new(&messages, &full, false, &trace, &render_loops, &traced, &after, &[]).unwrap();
+        let assistants = (0..messages.len()).filter(|&k| role(&messages[k]) == "assistant");
+        let text = |ranges: Vec<Range<usize>>| ranges.into_iter().map(|r| &full[r]).collect::<Vec<_>>().join("|");
+        assistants.map(|k| locator.turn(k).map(text)).collect()
+    }
+
+    #[test]
+    fn turns_end_where_the_next_message_starts_as_the_full_conversation_renders_it() {
+        // The last turn closes with another token than the others, and the system message is taken off the loop.
+        let source = "{% if messages[0].role == 'system' %}[{{ messages[0].content }}]{% set loop_messages = messages[1:] %}\
+            {% else %}{% set loop_messages = messages %}{% endif %}\
+            {% for m in loop_messages %}<{{ m.role }}>{{ m.content }}{% if loop.last %}<stop>{% else %}<end>{% endif %}{% endfor %}\
+            {% if add_generation_prompt %}<assistant><think>{% endif %}";
+        let got = loop_turns(source, serde_json::json!([
+            {"role": "system", "content": "s"}, {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"},
+            {"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>r</think>b"},
+        ]));
+        // The prefilled <think> is the prompt's: the first answer starts after <assistant>, the second after <think>.
+        assert_eq!(got, [Some("a<end>".to_string()), Some("r</think>b<stop>".to_string())]);
+    }
+
+    #[test]
+    fn later_messages_written_into_a_turn_are_left_out() {
+        // Tool results rendered inside the assistant's turn, as Gemma-style templates do.
+        let source = "{% for m in messages %}{% if m.role == 'assistant' %}<model>{{ m.call }}\
+            {% for r in messages[loop.index0 + 1:] %}{% if r.role == 'tool' %}{{ '<result>' + r.content + '</result>' }}{% endif %}{% endfor %}\
+            {{ m.content }}<end>{% elif m.role == 'user' %}<user>{{ m.content }}<end>{% endif %}{% endfor %}\
+            {% if add_generation_prompt %}<model>{% endif %}";
+        let got = loop_turns(source, serde_json::json!([
+            {"role": "user", "content": "q"}, {"role": "assistant", "call": "f()", "content": "done"},
+            {"role": "tool", "content": "42"},
+        ]));
+        assert_eq!(got, [Some("f()|done<end>".to_string())]);
+    }
+
+    #[test]
+    fn a_template_without_a_loop_over_the_messages_has_no_loop_locator() {
+        let template = ChatTemplate::new("{% for i in range(messages|length) %}{{ messages[i].content }}{% endfor %}", RenderLimits::default()).unwrap();
+        let messages: Vec<Value> = Value::from(Serde(serde_json::json!([{"role": "user", "content": "q"}]))).try_iter().unwrap().collect();
+        let trace = template.render_loops(minijinja::context!(messages => Value::from(messages.clone()))).unwrap().unwrap();
+        assert!(message_loop(&trace, &messages).is_none());
+    }
+
+    #[test]
+    fn the_longest_part_of_the_prompt_ends_after_a_line_a_tag_or_an_added_token() {
+        let tokens = ["<think>".to_string()];
+        assert_eq!(prompt_part_len("<|a|>\n<think>\n", "<|a|>\n<think>\nx", &tokens), Some(14));
+        assert_eq!(prompt_part_len("<|a|>\n<think>\n", "<|a|>\n<think></think>x", &tokens), Some(13));
+        assert_eq!(prompt_part_len("<｜A｜><think>\n", "<｜A｜><thumbs>", &[]), Some("<｜A｜>".len()));
+        assert_eq!(prompt_part_len("<x>", "y", &tokens), None);
+    }
+
+    #[test]
+    fn common_subsequence_marks_the_items_in_common() {
+        assert_eq!(common_subsequence(&[1, 9, 2, 3, 8], &[1, 2, 3, 4], |a, b| a == b), [true, false, true, true, false]);
+    }
+
     #[test]
     fn common_prefix_len_stops_on_a_character_boundary() {
         assert_eq!(common_prefix_len("<user>é", "<user>è"), 6);
