@@ -29,7 +29,7 @@ use crate::sentencepiece::SentencePiece;
 use crate::tokenize::Tokens;
 
 /// Bytes a memo shard may hold (text of its pieces, their tokens, table overhead) before it is cleared.
-const MEMO_BYTES: usize = 16 << 20;
+const MEMO_BYTES: usize = 32 << 20;
 /// Pieces longer than this are tokenized every time: they rarely repeat, and would crowd the memo.
 const MEMO_MAX_PIECE: usize = 1024;
 /// Estimated bytes of hash table and allocation overhead per memo entry.
@@ -211,12 +211,13 @@ impl Output<'_> {
             self.push(start, &tokens);
             return Ok(());
         }
-        if !self.memo.pieces[variant].contains_key(piece) {
-            let tokens = tokenize(piece)?;
-            self.memo.insert(variant, piece, tokens);
+        if let Some(tokens) = self.memo.pieces[variant].get(piece) {
+            push(self.tokens, start, tokens);
+            return Ok(());
         }
-        let tokens = &self.memo.pieces[variant][piece];
-        push(self.tokens, start, tokens);
+        let tokens = tokenize(piece)?;
+        push(self.tokens, start, &tokens);
+        self.memo.insert(variant, piece, tokens);
         Ok(())
     }
 

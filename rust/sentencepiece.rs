@@ -5,12 +5,13 @@
 //!
 //! Running BPE on one long text is slow and never repeats, so this path cuts the text into words itself, where
 //! the cut provably changes nothing. BPE only ever joins two adjacent symbols by one of its merges, so a symbol
-//! spanning the boundary before a "▁" at position k needs a first merge `(a, b)` with `a` ending in the
-//! character before k and `b` starting with "▁". The tokenizer's merge list says which characters such an `a`
-//! ends with (usually only "▁" itself: runs of spaces merge); before any other character, a "▁" starts a word
-//! that BPE treats exactly as it would inside the whole text. Each word then goes through the same BPE model and
-//! is memoized, and token offsets are mapped back to the text as `tokenizers` aligns them ("▁" for a space covers
-//! that space, a prefixed "▁" covers the first character).
+//! spanning the boundary between characters x and y needs a first merge `(a, b)` with `a` ending in x and `b`
+//! starting with y (a byte-fallback symbol `<0x0A>` stands for its byte). The tokenizer's merge list says which
+//! pairs some merge joins: for ASCII characters (a space standing for "▁") a table of all pairs, and for a "▁"
+//! after another character the characters a merge joins to it (usually only "▁" itself: runs of spaces merge).
+//! Between any other pair the text is cut; next to other non-ASCII characters it is not. Each word then goes
+//! through the same BPE model and is memoized, and token offsets are mapped back to the text as `tokenizers`
+//! aligns them ("▁" for a space covers that space, a prefixed "▁" covers the first character).
 
 use rustc_hash::FxHashSet as HashSet;
 use tokenizers::models::bpe::BPE;
@@ -26,6 +27,11 @@ pub struct SentencePiece {
     split_at_every_space: bool,
     /// Characters that a merge may join to a following "▁" (a space written as "▁" included).
     joins_space: HashSet<char>,
+    /// Whether a merge may join a non-ASCII byte-fallback symbol to a following "▁": then nothing is cut there.
+    bytes_join_space: bool,
+    /// `ascii_joins[x][y]`: whether a merge may join ASCII character x to a following ASCII character y, the space
+    /// (index 32) standing for "▁".
+    ascii_joins: Box<[[bool; 128]; 128]>,
     /// Whether a normalizer (not the pre-tokenizer) writes the "▁"s: added tokens with `normalized: true` would
     /// then be looked for in changed text, which this path does not do.
     normalizer: bool,
@@ -59,23 +65,38 @@ impl SentencePiece {
             (Normalizer::None, PreTokenizer::Metaspace { prefix, split }) => (prefix, split, false),
             _ => return None,
         };
+        let vocab = config.get("model")?.get("vocab")?.as_object()?;
+        let every_byte = (0..=255u8).all(|b| vocab.contains_key(&format!("<0x{b:02X}>")));
+        if bpe.fuse_unk && !(bpe.byte_fallback && every_byte) {
+            // Unknown characters next to each other become one token: a cut between them would make two.
+            return None;
+        }
         let unk = bpe.get_unk_token().clone();
         let mut joins_space = HashSet::default();
+        let mut bytes_join_space = false;
+        let mut ascii_joins = Box::new([[false; 128]; 128]);
         for merge in config.get("model")?.get("merges")?.as_array()? {
             let (left, right) = match merge {
                 serde_json::Value::String(s) => s.split_once(' ')?,
                 serde_json::Value::Array(pair) => (pair.first()?.as_str()?, pair.get(1)?.as_str()?),
                 _ => return None,
             };
-            if right.starts_with(SPACE_MARK) {
-                // A byte-fallback or unknown symbol is not the character it is spelled with: give up on cutting.
-                if is_byte_token(left) || unk.as_deref() == Some(left) {
-                    return None;
+            if unk.as_deref().is_some_and(|unk| unk == left || unk == right) {
+                // An unknown symbol stands for any character: give up on cutting.
+                return None;
+            }
+            let (last, first) = (symbol_char(left, false)?, symbol_char(right, true)?);
+            if let (Some(x), Some(y)) = (ascii_index(last), ascii_index(first)) {
+                ascii_joins[x][y] = true;
+            }
+            if first == Symbol::Char(SPACE_MARK) {
+                match last {
+                    Symbol::Char(c) => _ = joins_space.insert(c),
+                    Symbol::NonAsciiByte => bytes_join_space = true,
                 }
-                joins_space.insert(left.chars().next_back()?);
             }
         }
-        Some(SentencePiece { prefix, split_at_every_space, joins_space, normalizer: by_normalizer })
+        Some(SentencePiece { prefix, split_at_every_space, joins_space, bytes_join_space, ascii_joins, normalizer: by_normalizer })
     }
 
     /// Whether added tokens with `normalized: true` are matched in normalized text.
@@ -96,8 +117,7 @@ impl SentencePiece {
         let bytes = segment.as_bytes();
         let mut word_start = 0;
         for k in 1..bytes.len() {
-            let space = bytes[k] == b' ' || (bytes[k] == 0xE2 && bytes[k + 1..].starts_with(&[0x96, 0x81]));
-            if !space || !(self.split_at_every_space || !self.joins_space(&segment[..k])) {
+            if !self.cuts_before(segment, k) {
                 continue;
             }
             let variant = prefixed as usize;
@@ -112,13 +132,25 @@ impl SentencePiece {
         Ok(())
     }
 
-    /// Whether a merge may join the last character of `before` to a following "▁".
-    fn joins_space(&self, before: &str) -> bool {
-        let last = match before.as_bytes().last() {
-            Some(&b) if b.is_ascii() => b as char,
-            _ => before.chars().next_back().unwrap_or(SPACE_MARK),
-        };
-        self.joins_space.contains(&if last == ' ' { SPACE_MARK } else { last })
+    /// Whether `segment` may be cut before byte `k` (0 < k < len): no merge joins the characters on either side.
+    fn cuts_before(&self, segment: &str, k: usize) -> bool {
+        let bytes = segment.as_bytes();
+        let (before, at) = (bytes[k - 1], bytes[k]);
+        let at_space = at == b' ' || (at == 0xE2 && bytes[k + 1..].starts_with(&[0x96, 0x81]));
+        if at_space && self.split_at_every_space {
+            return true;
+        }
+        let before_space = before == b' ' || (before == 0x81 && bytes[..k].ends_with(&[0xE2, 0x96, 0x81]));
+        let index = |b: u8, space: bool| if space { Some(32) } else { b.is_ascii().then_some(b as usize) };
+        match (index(before, before_space), index(at, at_space)) {
+            (Some(x), Some(y)) => !self.ascii_joins[x][y],
+            // A "▁" after a non-ASCII character.
+            _ if at_space && !self.bytes_join_space && segment.is_char_boundary(k) => {
+                let last = segment[..k].chars().next_back().unwrap_or(SPACE_MARK);
+                !self.joins_space.contains(&last)
+            }
+            _ => false,
+        }
     }
 
     /// Runs the BPE model on a word with its spaces as "▁" (and the prefix), and maps the tokens back to the
@@ -231,10 +263,33 @@ fn pre_tokenizer_kind(pre_tokenizer: &serde_json::Value) -> Option<PreTokenizer>
     }
 }
 
-/// `<0x0A>` and its kin: the tokens byte fallback produces.
-fn is_byte_token(token: &str) -> bool {
+/// What a BPE symbol starts or ends with, as far as cutting is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Symbol {
+    Char(char),
+    /// A byte-fallback symbol of a non-ASCII character's byte.
+    NonAsciiByte,
+}
+
+/// The character a merge's symbol starts (`first`) or ends with: a byte-fallback token (`<0x0A>`) stands for its
+/// byte.
+fn symbol_char(token: &str, first: bool) -> Option<Symbol> {
     let bytes = token.as_bytes();
-    bytes.len() == 6 && token.starts_with("<0x") && token.ends_with('>') && bytes[3..5].iter().all(u8::is_ascii_hexdigit)
+    let is_byte_token = bytes.len() == 6 && token.starts_with("<0x") && token.ends_with('>');
+    if let Some(byte) = is_byte_token.then(|| u8::from_str_radix(&token[3..5], 16).ok()).flatten() {
+        return Some(if byte.is_ascii() { Symbol::Char(byte as char) } else { Symbol::NonAsciiByte });
+    }
+    let c = if first { token.chars().next() } else { token.chars().next_back() };
+    c.map(Symbol::Char)
+}
+
+/// The row of `ascii_joins` for a symbol's character: "▁" at the space's index, other ASCII at their own.
+fn ascii_index(symbol: Symbol) -> Option<usize> {
+    match symbol {
+        Symbol::Char(SPACE_MARK) => Some(32),
+        Symbol::Char(c) if c.is_ascii() && c != ' ' => Some(c as usize),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
