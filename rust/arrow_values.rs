@@ -56,12 +56,32 @@ pub fn value_at(array: &dyn Array, row: usize) -> Result<Value> {
             map_value(pairs)
         }
         DataType::Dictionary(_, _) => {
+            // Only this row's key: `normalized_keys()` would convert the whole key column for every cell.
             let dictionary = array.as_any_dictionary();
-            let key = dictionary.normalized_keys()[row];
-            value_at(dictionary.values().as_ref(), key)?
+            let (values, key) = (dictionary.values(), dictionary_key(dictionary.keys(), row)?);
+            if key >= values.len() {
+                return Err(Error::Input(format!("Arrow dictionary key {key} is out of range")));
+            }
+            value_at(values.as_ref(), key)?
         }
         other => return Err(Error::Input(format!("Arrow type {other} is not supported in a conversation"))),
     })
+}
+
+/// The key of a dictionary-encoded cell (its row is not null).
+fn dictionary_key(keys: &dyn Array, row: usize) -> Result<usize> {
+    let key = match keys.data_type() {
+        DataType::Int8 => keys.as_primitive::<types::Int8Type>().value(row) as i64,
+        DataType::Int16 => keys.as_primitive::<types::Int16Type>().value(row) as i64,
+        DataType::Int32 => keys.as_primitive::<types::Int32Type>().value(row) as i64,
+        DataType::Int64 => keys.as_primitive::<types::Int64Type>().value(row),
+        DataType::UInt8 => keys.as_primitive::<types::UInt8Type>().value(row) as i64,
+        DataType::UInt16 => keys.as_primitive::<types::UInt16Type>().value(row) as i64,
+        DataType::UInt32 => keys.as_primitive::<types::UInt32Type>().value(row) as i64,
+        DataType::UInt64 => keys.as_primitive::<types::UInt64Type>().value(row).min(i64::MAX as u64) as i64,
+        other => return Err(Error::Input(format!("Arrow dictionary keys of type {other} are not supported"))),
+    };
+    usize::try_from(key).map_err(|_| Error::Input(format!("Arrow dictionary key {key} is negative")))
 }
 
 fn sequence(items: &dyn Array) -> Result<Value> {
@@ -109,6 +129,16 @@ mod tests {
         let first = value_at(&list, 0).unwrap();
         assert_eq!(first.to_string(), "[{'role': 'user', 'content': 'hi', 'n': 1}, {'role': 'assistant', 'content': None, 'n': 2}]");
         assert_eq!(value_at(&list, 1).unwrap().len(), Some(1));
+    }
+
+    #[test]
+    fn dictionary_cells_read_their_own_key() {
+        use arrow::array::{DictionaryArray, Int16Array};
+        let values: ArrayRef = Arc::new(StringArray::from(vec!["a", "b"]));
+        let keys = Int16Array::from(vec![Some(1), None, Some(0), Some(1)]);
+        let array = DictionaryArray::try_new(keys, values).unwrap();
+        let cells: Vec<String> = (0..4).map(|row| value_at(&array, row).unwrap().to_string()).collect();
+        assert_eq!(cells, ["b", "None", "a", "b"]);
     }
 
     #[test]

@@ -1,14 +1,21 @@
-//! A lean encoding path for byte-level BPE tokenizers (GPT-2, Llama 3, Qwen 2/3 and their kin) that gives the
-//! same ids as the `tokenizers` pipeline, several times faster.
+//! A lean encoding path for BPE tokenizers that gives the same ids as the `tokenizers` pipeline, several times
+//! faster: byte-level BPE (GPT-2, Llama 3, Qwen 2/3, DeepSeek-V3 and their kin) and SentencePiece-style BPE with
+//! "▁" for spaces (Llama 2, Mistral, Gemma; see `sentencepiece.rs`).
 //!
 //! The `tokenizers` pipeline tracks every character's alignment through normalization and pre-tokenization and
 //! allocates a string per token; chat corpora repeat the same words endlessly. This path runs the same steps on
-//! plain byte ranges: added tokens are split off with the same leftmost-longest automaton, the rest is cut with
-//! the same pre-tokenizer regex (the same Oniguruma engine), and each piece goes through the same BPE model,
-//! memoized per thread. It only takes tokenizers whose configuration it reproduces exactly (checked when the
-//! tokenizer is loaded) and texts that NFC leaves unchanged; anything else goes through `tokenizers` itself.
+//! plain byte ranges: added tokens are split off as `tokenizers` does (first those matched on the raw text, then,
+//! inside the text between them, those matched on the normalized text, each set with a leftmost-longest
+//! automaton), the rest is cut into pieces the BPE model sees independently (the pre-tokenizer's pieces for
+//! byte-level tokenizers, words for SentencePiece-style ones), and each piece goes through the same BPE model,
+//! memoized. It only takes tokenizers whose configuration it reproduces exactly (checked when the tokenizer is
+//! loaded) and texts that NFC leaves unchanged where the normalizer is NFC; anything else goes through
+//! `tokenizers` itself.
+//!
+//! The memo belongs to the tokenizer, so it is freed with it; it is sharded by worker thread (each rayon worker
+//! locks its own shard once per text, uncontended) and each shard is capped by bytes.
 
-use std::cell::RefCell;
+use std::sync::{Mutex, TryLockError};
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -18,194 +25,382 @@ use tokenizers::utils::SysRegex;
 use tokenizers::{Model, ModelWrapper, Tokenizer};
 
 use crate::pretokenize::{AsciiSplitter, GPT2_PATTERN};
+use crate::sentencepiece::SentencePiece;
 use crate::tokenize::Tokens;
 
-/// Pieces memoized per thread before the memo is cleared, bounding its memory.
-const MEMO_CAPACITY: usize = 200_000;
+/// Bytes a memo shard may hold (text of its pieces, their tokens, table overhead) before it is cleared.
+const MEMO_BYTES: usize = 32 << 20;
+/// Pieces longer than this are tokenized every time: they rarely repeat, and would crowd the memo.
+const MEMO_MAX_PIECE: usize = 1024;
+/// Estimated bytes of hash table and allocation overhead per memo entry.
+const MEMO_ENTRY_OVERHEAD: usize = 64;
+const MEMO_SHARDS: usize = 64;
 
-pub struct FastByteLevel {
-    added_tokens: Option<AhoCorasick>,
-    added_ids: Vec<u32>,
-    nfc: bool,
-    split: SysRegex,
-    /// The same split written out by hand for ASCII text, for the regexes that have one.
-    ascii_split: Option<AsciiSplitter>,
-    byte_chars: [char; 256],
-    /// Distinguishes the memos of different tokenizers living in the same thread.
-    id: usize,
+pub struct FastTokenizer {
+    added: AddedTokens,
+    kind: Kind,
+    memo: Memo,
 }
 
-/// Token ids of one piece, with the number of text bytes each covers.
-type Piece = Box<[(u32, u32)]>;
-
-thread_local! {
-    /// Per tokenizer (by `FastByteLevel::id`): piece text -> its tokens.
-    static MEMO: RefCell<HashMap<usize, HashMap<Box<str>, Piece>>> = RefCell::new(HashMap::default());
+/// How the text between added tokens becomes pieces for the BPE model.
+enum Kind {
+    ByteLevel(ByteLevel),
+    SentencePiece(SentencePiece),
 }
 
-impl FastByteLevel {
-    /// Returns the fast path when `config` (the parsed `tokenizer.json`) is a configuration it reproduces exactly.
-    pub fn for_config(config: &serde_json::Value, tokenizer: &Tokenizer) -> Option<FastByteLevel> {
+/// Token ids of one piece, each with its byte range relative to the piece's start.
+pub(crate) type PieceTokens = Box<[(u32, u32, u32)]>;
+
+impl FastTokenizer {
+    /// Returns the fast path when `config` (the parsed `tokenizer.json`, as loaded) is a configuration it
+    /// reproduces exactly.
+    pub fn for_config(config: &serde_json::Value, tokenizer: &Tokenizer) -> Option<FastTokenizer> {
         use serde_json::Value as J;
-        let str_field = |v: &J, key: &str| v.get(key).and_then(J::as_str).map(str::to_owned);
-        let is_false = |v: &J, key: &str| v.get(key).is_none_or(|x| x == &J::Bool(false));
-        let is_blank = |v: &J, key: &str| v.get(key).is_none_or(|x| x.is_null() || x == &J::String(String::new()));
-
         let model = config.get("model")?;
-        let simple_bpe = str_field(model, "type").as_deref() == Some("BPE")
-            && model.get("dropout").is_none_or(J::is_null)
-            && is_false(model, "byte_fallback")
-            && is_blank(model, "continuing_subword_prefix")
-            && is_blank(model, "end_of_word_suffix");
-        if !simple_bpe || !matches!(tokenizer.get_model(), ModelWrapper::BPE(_)) {
+        let is_blank = |key: &str| model.get(key).is_none_or(|x| x.is_null() || x == &J::String(String::new()));
+        let ModelWrapper::BPE(bpe) = tokenizer.get_model() else { return None };
+        let simple_bpe = model.get("type").and_then(J::as_str) == Some("BPE")
+            && bpe.dropout.is_none()
+            && is_blank("continuing_subword_prefix")
+            && is_blank("end_of_word_suffix");
+        if !simple_bpe || !post_processor_keeps_offsets(config.get("post_processor").unwrap_or(&J::Null)) {
             return None;
         }
-        let nfc = match config.get("normalizer") {
-            None | Some(J::Null) => false,
-            Some(n) if str_field(n, "type").as_deref() == Some("NFC") => true,
-            Some(_) => return None,
+        let kind = match ByteLevel::for_config(config, bpe) {
+            Some(byte_level) => Kind::ByteLevel(byte_level),
+            None => Kind::SentencePiece(SentencePiece::for_config(config, bpe)?),
         };
-        let pattern = byte_level_split_pattern(config.get("pre_tokenizer")?)?;
-        if !post_processor_keeps_offsets(config.get("post_processor").unwrap_or(&J::Null)) {
-            return None;
-        }
-        let mut added = Vec::new();
-        for token in config.get("added_tokens").and_then(J::as_array).map(Vec::as_slice).unwrap_or_default() {
-            let plain = ["lstrip", "rstrip", "single_word", "normalized"].iter().all(|k| is_false(token, k));
-            if !plain {
-                return None;
-            }
-            added.push((str_field(token, "content")?, token.get("id")?.as_u64()? as u32));
-        }
-        let added_tokens = if added.is_empty() {
-            None
-        } else {
-            let patterns: Vec<&str> = added.iter().map(|(content, _)| content.as_str()).collect();
-            Some(AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(patterns).ok()?)
-        };
-        static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        Some(FastByteLevel {
-            added_tokens,
-            added_ids: added.into_iter().map(|(_, id)| id).collect(),
-            nfc,
-            split: SysRegex::new(&pattern).ok()?,
-            ascii_split: AsciiSplitter::for_pattern(&pattern),
-            byte_chars: byte_chars(),
-            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        })
+        let added = AddedTokens::new(tokenizer, |content| match &kind {
+            Kind::ByteLevel(b) => !b.nfc || unicode_normalization::is_nfc(content),
+            Kind::SentencePiece(s) => !s.normalizes(),
+        })?;
+        Some(FastTokenizer { added, kind, memo: Memo::new(MEMO_BYTES) })
     }
 
     /// Encodes `text`, or returns `None` when it must go through the full pipeline (text that NFC would change).
     pub fn encode(&self, tokenizer: &Tokenizer, text: &str) -> Option<tokenizers::Result<Tokens>> {
-        if self.nfc && unicode_normalization::is_nfc_quick(text.chars()) != unicode_normalization::IsNormalized::Yes {
-            return None;
+        if let Kind::ByteLevel(ByteLevel { nfc: true, .. }) = self.kind {
+            if unicode_normalization::is_nfc_quick(text.chars()) != unicode_normalization::IsNormalized::Yes {
+                return None;
+            }
         }
         let ModelWrapper::BPE(bpe) = tokenizer.get_model() else { return None };
         let mut tokens = Tokens { ids: Vec::with_capacity(text.len() / 3), offsets: Vec::with_capacity(text.len() / 3) };
-        let mut start = 0;
-        if let Some(added) = &self.added_tokens {
-            for found in added.find_iter(text) {
-                if let Err(e) = self.encode_plain(bpe, text, start, found.start(), &mut tokens) {
-                    return Some(Err(e));
+        let result = self.memo.with_shard(|memo| {
+            self.added.split(text, |part| match part {
+                Part::Added(id, start, end) => {
+                    tokens.ids.push(id);
+                    tokens.offsets.push((start, end));
+                    Ok(())
                 }
-                tokens.ids.push(self.added_ids[found.pattern().as_usize()]);
-                tokens.offsets.push((found.start(), found.end()));
-                start = found.end();
-            }
-        }
-        Some(self.encode_plain(bpe, text, start, text.len(), &mut tokens).map(|_| tokens))
-    }
-
-    /// Encodes `text[start..end]`, which holds no added token: pre-tokenizer pieces through the BPE model.
-    fn encode_plain(&self, bpe: &BPE, text: &str, start: usize, end: usize, out: &mut Tokens) -> tokenizers::Result<()> {
-        let segment = &text[start..end];
-        if let Some(splitter) = self.ascii_split.filter(|_| segment.is_ascii()) {
-            let mut result = Ok(());
-            splitter.split(segment.as_bytes(), |piece_start, piece_end| {
-                if result.is_ok() {
-                    result = self.encode_piece(bpe, segment, start, piece_start, piece_end, out);
+                Part::Text(start, end) => {
+                    let mut out = Output { memo, tokens: &mut tokens };
+                    match &self.kind {
+                        Kind::ByteLevel(b) => b.encode(bpe, text, start, end, &mut out),
+                        Kind::SentencePiece(s) => s.encode(bpe, text, start, end, &mut out),
+                    }
                 }
-            });
-            return result;
-        }
-        let mut covered = 0;
-        for (piece_start, piece_end) in self.split.find_iter(segment) {
-            // `Isolated` splitting: the text between two matches is a piece of its own.
-            if covered < piece_start {
-                self.encode_piece(bpe, segment, start, covered, piece_start, out)?;
-            }
-            self.encode_piece(bpe, segment, start, piece_start, piece_end, out)?;
-            covered = piece_end;
-        }
-        if covered < segment.len() {
-            self.encode_piece(bpe, segment, start, covered, segment.len(), out)?;
-        }
-        Ok(())
-    }
-
-    fn encode_piece(
-        &self,
-        bpe: &BPE,
-        segment: &str,
-        base: usize,
-        start: usize,
-        end: usize,
-        out: &mut Tokens,
-    ) -> tokenizers::Result<()> {
-        if start == end {
-            return Ok(());
-        }
-        let piece = &segment[start..end];
-        MEMO.with_borrow_mut(|memos| {
-            let memo = memos.entry(self.id).or_default();
-            if !memo.contains_key(piece) {
-                let tokens = self.tokenize_piece(bpe, piece)?;
-                if memo.len() >= MEMO_CAPACITY {
-                    memo.clear();
-                }
-                memo.insert(piece.into(), tokens);
-            }
-            let mut offset = base + start;
-            for &(id, len) in memo[piece].iter() {
-                out.ids.push(id);
-                out.offsets.push((offset, offset + len as usize));
-                offset += len as usize;
-            }
-            Ok(())
-        })
-    }
-
-    /// Runs the BPE model on a piece mapped to byte-level characters, as the ByteLevel pre-tokenizer does.
-    fn tokenize_piece(&self, bpe: &BPE, piece: &str) -> tokenizers::Result<Piece> {
-        let mapped: String = piece.bytes().map(|b| self.byte_chars[b as usize]).collect();
-        let tokens = bpe.tokenize(&mapped)?;
-        // Each byte-level character stands for one byte of the text.
-        Ok(tokens.into_iter().map(|t| (t.id, t.value.chars().count() as u32)).collect())
+            })
+        });
+        Some(result.map(|_| tokens))
     }
 }
 
-/// The regex a byte-level pre-tokenizer configuration splits with, if it is one this path reproduces:
-/// `ByteLevel(use_regex=true)` or `Sequence[Split(Regex, Isolated), ByteLevel(use_regex=false)]`.
-fn byte_level_split_pattern(pre_tokenizer: &serde_json::Value) -> Option<String> {
+/// The tokenizer's added tokens, as `tokenizers` matches them: those with `normalized: false` on the raw text,
+/// then those with `normalized: true` inside the text between them.
+struct AddedTokens {
+    raw: Option<(AhoCorasick, Vec<u32>)>,
+    normalized: Option<(AhoCorasick, Vec<u32>)>,
+}
+
+/// A part of the text: an added token's id and range, or a range of text between added tokens.
+enum Part {
+    Added(u32, usize, usize),
+    Text(usize, usize),
+}
+
+impl AddedTokens {
+    /// Takes the added tokens from the loaded tokenizer, with the ids it assigned them (the vocabulary's id for a
+    /// token it already has, whatever the JSON says). `normalized_ok` says whether a token with `normalized: true`
+    /// matches the same text as without normalization (then it is matched in the second pass).
+    fn new(tokenizer: &Tokenizer, normalized_ok: impl Fn(&str) -> bool) -> Option<AddedTokens> {
+        let mut tokens: Vec<(u32, tokenizers::AddedToken)> = tokenizer.get_added_tokens_decoder().into_iter().collect();
+        tokens.sort_by_key(|(id, _)| *id);
+        let (mut raw, mut normalized) = (Vec::new(), Vec::new());
+        for (id, token) in tokens {
+            if token.lstrip || token.rstrip || token.single_word || token.content.is_empty() {
+                return None;
+            }
+            if token.normalized {
+                if !normalized_ok(&token.content) {
+                    return None;
+                }
+                normalized.push((token.content, id));
+            } else {
+                raw.push((token.content, id));
+            }
+        }
+        let automaton = |tokens: Vec<(String, u32)>| -> Option<Option<(AhoCorasick, Vec<u32>)>> {
+            if tokens.is_empty() {
+                return Some(None);
+            }
+            let patterns: Vec<&str> = tokens.iter().map(|(content, _)| content.as_str()).collect();
+            let automaton = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(patterns).ok()?;
+            Some(Some((automaton, tokens.into_iter().map(|(_, id)| id).collect())))
+        };
+        Some(AddedTokens { raw: automaton(raw)?, normalized: automaton(normalized)? })
+    }
+
+    fn split(&self, text: &str, mut part: impl FnMut(Part) -> tokenizers::Result<()>) -> tokenizers::Result<()> {
+        let mut start = 0;
+        if let Some((automaton, ids)) = &self.raw {
+            for found in automaton.find_iter(text) {
+                self.split_normalized(text, start, found.start(), &mut part)?;
+                part(Part::Added(ids[found.pattern().as_usize()], found.start(), found.end()))?;
+                start = found.end();
+            }
+        }
+        self.split_normalized(text, start, text.len(), &mut part)
+    }
+
+    fn split_normalized(
+        &self,
+        text: &str,
+        mut start: usize,
+        end: usize,
+        part: &mut impl FnMut(Part) -> tokenizers::Result<()>,
+    ) -> tokenizers::Result<()> {
+        if let Some((automaton, ids)) = &self.normalized {
+            let base = start;
+            for found in automaton.find_iter(&text[base..end]) {
+                if start < base + found.start() {
+                    part(Part::Text(start, base + found.start()))?;
+                }
+                part(Part::Added(ids[found.pattern().as_usize()], base + found.start(), base + found.end()))?;
+                start = base + found.end();
+            }
+        }
+        if start < end {
+            part(Part::Text(start, end))?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the tokens of a text go, and the memo of pieces already tokenized.
+pub(crate) struct Output<'a> {
+    memo: &'a mut MemoShard,
+    tokens: &'a mut Tokens,
+}
+
+impl Output<'_> {
+    /// Emits the tokens of the piece `text[start..end]`, tokenizing it with `tokenize` unless the memo has it.
+    /// `variant` tells apart pieces of the same text tokenized differently (a SentencePiece word with the "▁"
+    /// prefix or without).
+    pub(crate) fn piece(
+        &mut self,
+        text: &str,
+        start: usize,
+        end: usize,
+        variant: usize,
+        tokenize: impl FnOnce(&str) -> tokenizers::Result<PieceTokens>,
+    ) -> tokenizers::Result<()> {
+        let piece = &text[start..end];
+        if piece.len() > MEMO_MAX_PIECE {
+            let tokens = tokenize(piece)?;
+            self.push(start, &tokens);
+            return Ok(());
+        }
+        if let Some(tokens) = self.memo.pieces[variant].get(piece) {
+            push(self.tokens, start, tokens);
+            return Ok(());
+        }
+        let tokens = tokenize(piece)?;
+        push(self.tokens, start, &tokens);
+        self.memo.insert(variant, piece, tokens);
+        Ok(())
+    }
+
+    fn push(&mut self, start: usize, tokens: &[(u32, u32, u32)]) {
+        push(self.tokens, start, tokens);
+    }
+}
+
+fn push(out: &mut Tokens, start: usize, tokens: &[(u32, u32, u32)]) {
+    for &(id, s, e) in tokens {
+        out.ids.push(id);
+        out.offsets.push((start + s as usize, start + e as usize));
+    }
+}
+
+/// Memoized pieces, one shard per worker thread.
+struct Memo {
+    shards: Box<[Mutex<MemoShard>]>,
+}
+
+pub(crate) struct MemoShard {
+    /// Piece text -> its tokens, per variant.
+    pieces: [HashMap<Box<str>, PieceTokens>; 2],
+    bytes: usize,
+    max_bytes: usize,
+}
+
+impl MemoShard {
+    fn new(max_bytes: usize) -> MemoShard {
+        MemoShard { pieces: Default::default(), bytes: 0, max_bytes }
+    }
+
+    fn insert(&mut self, variant: usize, piece: &str, tokens: PieceTokens) {
+        self.bytes += piece.len() + tokens.len() * std::mem::size_of::<(u32, u32, u32)>() + MEMO_ENTRY_OVERHEAD;
+        if self.bytes > self.max_bytes {
+            self.clear();
+        }
+        self.pieces[variant].insert(piece.into(), tokens);
+    }
+
+    fn clear(&mut self) {
+        self.pieces.iter_mut().for_each(HashMap::clear);
+        self.bytes = 0;
+    }
+}
+
+impl Memo {
+    fn new(max_bytes: usize) -> Memo {
+        Memo { shards: (0..MEMO_SHARDS).map(|_| Mutex::new(MemoShard::new(max_bytes))).collect() }
+    }
+
+    /// Runs `f` with this thread's shard, or with an empty one when another thread holds it (two thread pools
+    /// encoding at once): the result is the same, only slower.
+    fn with_shard<R>(&self, f: impl FnOnce(&mut MemoShard) -> R) -> R {
+        let thread = rayon::current_thread_index().unwrap_or_else(|| {
+            use std::hash::{BuildHasher, Hash, Hasher};
+            let mut hasher = rustc_hash::FxBuildHasher.build_hasher();
+            std::thread::current().id().hash(&mut hasher);
+            hasher.finish() as usize
+        });
+        match self.shards[thread % self.shards.len()].try_lock() {
+            Ok(mut shard) => f(&mut shard),
+            // A panic while the shard was held may have left it half-updated: start it afresh.
+            Err(TryLockError::Poisoned(poisoned)) => {
+                let mut shard = poisoned.into_inner();
+                shard.clear();
+                f(&mut shard)
+            }
+            Err(TryLockError::WouldBlock) => f(&mut MemoShard::new(0)),
+        }
+    }
+}
+
+/// Byte-level BPE: the pre-tokenizer's split regexes, then bytes mapped to GPT-2's printable characters.
+struct ByteLevel {
+    nfc: bool,
+    /// The `Isolated` split regexes, applied in order, each to every piece the one before left.
+    splits: Vec<SysRegex>,
+    /// The same splits written out by hand for ASCII text, for the regexes that have one.
+    ascii_split: Option<AsciiSplitter>,
+    byte_chars: [char; 256],
+}
+
+impl ByteLevel {
+    fn for_config(config: &serde_json::Value, bpe: &BPE) -> Option<ByteLevel> {
+        if bpe.byte_fallback {
+            return None;
+        }
+        let nfc = match config.get("normalizer") {
+            None | Some(serde_json::Value::Null) => false,
+            Some(n) if n.get("type").and_then(|t| t.as_str()) == Some("NFC") => true,
+            Some(n) if is_empty_sequence(n, "normalizers") => false,
+            Some(_) => return None,
+        };
+        let patterns = byte_level_split_patterns(config.get("pre_tokenizer")?)?;
+        let splits = patterns.iter().map(|p| SysRegex::new(p).ok()).collect::<Option<Vec<_>>>()?;
+        Some(ByteLevel { nfc, splits, ascii_split: AsciiSplitter::for_patterns(&patterns), byte_chars: byte_chars() })
+    }
+
+    /// Encodes `text[start..end]`, which holds no added token: pre-tokenizer pieces through the BPE model.
+    fn encode(&self, bpe: &BPE, text: &str, start: usize, end: usize, out: &mut Output) -> tokenizers::Result<()> {
+        let segment = &text[start..end];
+        let mut result = Ok(());
+        let mut piece = |piece_start: usize, piece_end: usize| {
+            if result.is_ok() && piece_start < piece_end {
+                result = out.piece(text, start + piece_start, start + piece_end, 0, |p| self.tokenize_piece(bpe, p));
+            }
+        };
+        match self.ascii_split.filter(|_| segment.is_ascii()) {
+            Some(splitter) => splitter.split(segment.as_bytes(), piece),
+            None => split_isolated(&self.splits, segment, 0, &mut piece),
+        }
+        result
+    }
+
+    /// Runs the BPE model on a piece mapped to byte-level characters, as the ByteLevel pre-tokenizer does.
+    fn tokenize_piece(&self, bpe: &BPE, piece: &str) -> tokenizers::Result<PieceTokens> {
+        let mapped: String = piece.bytes().map(|b| self.byte_chars[b as usize]).collect();
+        let tokens = bpe.tokenize(&mapped)?;
+        // Each byte-level character stands for one byte of the text.
+        let mut offset = 0;
+        Ok(tokens
+            .into_iter()
+            .map(|t| {
+                let start = offset;
+                offset += t.value.chars().count() as u32;
+                (t.id, start, offset)
+            })
+            .collect())
+    }
+}
+
+/// Calls `piece` for the pieces of `text` (at `base` in the segment) cut by `Isolated` split regexes in turn: each
+/// match and each stretch between matches is a piece, and the next regex splits each of them.
+fn split_isolated(splits: &[SysRegex], text: &str, base: usize, piece: &mut impl FnMut(usize, usize)) {
+    let Some((split, rest)) = splits.split_first() else {
+        return piece(base, base + text.len());
+    };
+    let mut covered = 0;
+    for (start, end) in split.find_iter(text) {
+        if covered < start {
+            split_isolated(rest, &text[covered..start], base + covered, piece);
+        }
+        split_isolated(rest, &text[start..end], base + start, piece);
+        covered = end;
+    }
+    if covered < text.len() {
+        split_isolated(rest, &text[covered..], base + covered, piece);
+    }
+}
+
+fn is_empty_sequence(value: &serde_json::Value, key: &str) -> bool {
+    value.get("type").and_then(|t| t.as_str()) == Some("Sequence")
+        && value.get(key).and_then(|n| n.as_array()).is_some_and(Vec::is_empty)
+}
+
+/// The regexes a byte-level pre-tokenizer configuration splits with, if it is one this path reproduces:
+/// `ByteLevel(use_regex=true)` or `Sequence[Split(Regex, Isolated), ..., ByteLevel(use_regex=false)]`.
+fn byte_level_split_patterns(pre_tokenizer: &serde_json::Value) -> Option<Vec<String>> {
     let kind = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()).map(str::to_owned);
     let flag = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_bool());
     match kind(pre_tokenizer)?.as_str() {
         "ByteLevel" if flag(pre_tokenizer, "add_prefix_space") == Some(false) && flag(pre_tokenizer, "use_regex") != Some(false) => {
-            Some(GPT2_PATTERN.to_string())
+            Some(vec![GPT2_PATTERN.to_string()])
         }
-        "Sequence" => match pre_tokenizer.get("pretokenizers")?.as_array()?.as_slice() {
-            [split, byte_level]
-                if kind(split).as_deref() == Some("Split")
-                    && split.get("behavior")?.as_str()? == "Isolated"
-                    && flag(split, "invert") == Some(false)
-                    && kind(byte_level).as_deref() == Some("ByteLevel")
-                    && flag(byte_level, "add_prefix_space") == Some(false)
-                    && flag(byte_level, "use_regex") == Some(false) =>
-            {
-                Some(split.get("pattern")?.get("Regex")?.as_str()?.to_string())
+        "Sequence" => {
+            let (byte_level, splits) = pre_tokenizer.get("pretokenizers")?.as_array()?.split_last()?;
+            let byte_level_ok = kind(byte_level).as_deref() == Some("ByteLevel")
+                && flag(byte_level, "add_prefix_space") == Some(false)
+                && flag(byte_level, "use_regex") == Some(false);
+            if !byte_level_ok || splits.is_empty() {
+                return None;
             }
-            _ => None,
-        },
+            splits
+                .iter()
+                .map(|split| {
+                    let isolated = kind(split).as_deref() == Some("Split")
+                        && split.get("behavior")?.as_str()? == "Isolated"
+                        && flag(split, "invert") == Some(false);
+                    isolated.then(|| Some(split.get("pattern")?.get("Regex")?.as_str()?.to_string()))?
+                })
+                .collect()
+        }
         _ => None,
     }
 }
@@ -243,19 +438,22 @@ fn byte_chars() -> [char; 256] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn demo() -> (Tokenizer, FastByteLevel) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/sftmask/demo/tokenizer.json");
-        let json = std::fs::read_to_string(path).unwrap();
+    fn load(json: &str) -> (Tokenizer, FastTokenizer) {
         let tokenizer: Tokenizer = json.parse().unwrap();
-        let fast = FastByteLevel::for_config(&serde_json::from_str(&json).unwrap(), &tokenizer).expect("eligible");
+        let fast = FastTokenizer::for_config(&serde_json::from_str(json).unwrap(), &tokenizer).expect("eligible");
         (tokenizer, fast)
     }
 
+    fn demo_json() -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/sftmask/demo/tokenizer.json");
+        std::fs::read_to_string(path).unwrap()
+    }
+
     /// Offsets the way `tokenizers` reports them: widened to whole characters.
-    fn char_aligned(text: &str, offsets: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    pub(crate) fn char_aligned(text: &str, offsets: &[(usize, usize)]) -> Vec<(usize, usize)> {
         let floor = |mut i: usize| {
             while !text.is_char_boundary(i) {
                 i -= 1;
@@ -271,9 +469,19 @@ mod tests {
         offsets.iter().map(|&(s, e)| (floor(s), ceil(e))).collect()
     }
 
+    /// Asserts that the fast path gives the ids and offsets of the full pipeline on each text.
+    pub(crate) fn assert_same_as_pipeline(tokenizer: &Tokenizer, fast: &FastTokenizer, texts: &[&str]) {
+        for text in texts {
+            let expected = tokenizer.encode(*text, false).unwrap();
+            let got = fast.encode(tokenizer, text).unwrap().unwrap();
+            assert_eq!(got.ids, expected.get_ids(), "{text:?}");
+            assert_eq!(char_aligned(text, &got.offsets), expected.get_offsets(), "{text:?}");
+        }
+    }
+
     #[test]
     fn same_ids_and_offsets_as_the_full_pipeline() {
-        let (tokenizer, fast) = demo();
+        let (tokenizer, fast) = load(&demo_json());
         let texts = [
             "<|im_start|>user\nHello there, what's up?  I'm fine!!\n\n<|im_end|>\n<|im_start|>assistant\n",
             "Numbers 12345 and   spaces\t\ttabs\r\n\r\nnewlines  ",
@@ -282,12 +490,63 @@ mod tests {
             "<|im_start|>",
             "trailing space ",
         ];
-        for text in texts {
-            let expected = tokenizer.encode(text, false).unwrap();
-            let got = fast.encode(&tokenizer, text).unwrap().unwrap();
-            assert_eq!(got.ids, expected.get_ids(), "{text:?}");
-            assert_eq!(char_aligned(text, &got.offsets), expected.get_offsets(), "{text:?}");
+        assert_same_as_pipeline(&tokenizer, &fast, &texts);
+    }
+
+    #[test]
+    fn added_token_ids_come_from_the_loaded_tokenizer() {
+        // "hello" is in the vocabulary: `tokenizers` gives it the vocabulary's id, not the one in the JSON, and skips
+        // an added token with empty content.
+        let mut config: serde_json::Value = serde_json::from_str(&demo_json()).unwrap();
+        let (word, vocab_id) = config["model"]["vocab"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(token, _)| token.len() >= 4 && token.bytes().all(|b| b.is_ascii_lowercase()))
+            .map(|(token, id)| (token.clone(), id.as_u64().unwrap()))
+            .expect("a word in the demo vocabulary");
+        let token = |content: &str, id: u64| {
+            serde_json::json!({"id": id, "content": content, "single_word": false, "lstrip": false, "rstrip": false,
+                               "normalized": false, "special": false})
+        };
+        let added = config["added_tokens"].as_array_mut().unwrap();
+        added.push(token(&word, 900_000));
+        added.push(token("", 900_001));
+        let (tokenizer, fast) = load(&config.to_string());
+        assert_eq!(fast.encode(&tokenizer, &word).unwrap().unwrap().ids, [vocab_id as u32]);
+        let text = format!("say {word}<|im_end|>{word}");
+        assert_same_as_pipeline(&tokenizer, &fast, &[&word, &text]);
+    }
+
+    #[test]
+    fn normalized_added_tokens_are_matched_between_the_others() {
+        // DeepSeek-V3's kind: no normalizer, and added tokens with `normalized: true` that overlap the others.
+        let mut config: serde_json::Value = serde_json::from_str(&demo_json()).unwrap();
+        config["normalizer"] = serde_json::json!({"type": "Sequence", "normalizers": []});
+        let added = config["added_tokens"].as_array_mut().unwrap();
+        for (i, content) in ["<|im", "im_end|>x", "<tool>"].iter().enumerate() {
+            added.push(serde_json::json!({"id": 900_000 + i, "content": content, "single_word": false, "lstrip": false,
+                                          "rstrip": false, "normalized": true, "special": false}));
         }
+        let (tokenizer, fast) = load(&config.to_string());
+        let texts = ["<|im_end|>x<|im <tool><tool>", "a<|im_start|>b<|imc", "<|im_end|x", ""];
+        assert_same_as_pipeline(&tokenizer, &fast, &texts);
+    }
+
+    #[test]
+    fn memo_stays_under_its_byte_cap() {
+        let (tokenizer, mut fast) = load(&demo_json());
+        fast.memo = Memo::new(5_000);
+        let long = "x".repeat(MEMO_MAX_PIECE + 1);
+        for i in 0..400 {
+            let text = if i == 0 { format!("word {long}") } else { format!("word{i} ") };
+            assert_same_as_pipeline(&tokenizer, &fast, &[&text]);
+            let largest = fast.memo.shards.iter().map(|s| s.lock().unwrap().bytes).max().unwrap();
+            assert!(largest <= 5_000, "{largest}");
+        }
+        // Long pieces are not kept.
+        let kept = fast.memo.shards.iter().flat_map(|s| s.lock().unwrap().pieces[0].keys().map(|k| k.len()).collect::<Vec<_>>()).max();
+        assert!(kept.unwrap() <= MEMO_MAX_PIECE);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod pretokenize;
 pub mod pyfmt;
 pub mod rows;
 pub mod sanitize;
+pub mod sentencepiece;
 pub mod spans;
 pub mod template;
 pub mod tokenize;

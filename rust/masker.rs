@@ -69,7 +69,7 @@ impl Masker {
             None => files.chat_templates()?,
         };
         let limits = RenderLimits::default();
-        let tokenizer = TextTokenizer::from_json(&files.tokenizer_json)?;
+        let tokenizer = TextTokenizer::from_files(&files.tokenizer_json, &files.config)?;
         let added_tokens = tokenizer.added_tokens();
         let sanitizers = sources.iter().map(|(_, source)| Sanitizer::new(source, &added_tokens)).collect();
         let templates = sources

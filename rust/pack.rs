@@ -3,10 +3,15 @@
 //! Best-fit decreasing puts each sequence, longest first, into the open pack it fills best; `wrapped` concatenates
 //! everything and cuts it every `max_length` tokens. Each pack records its sequences' lengths, position ids that
 //! restart at 0 for every sequence, and `cu_seqlens` (the layout FlashAttention's varlen kernels take).
+//!
+//! The first label of every packed sequence (every piece of a split or wrapped one too) is -100, as TRL sets it:
+//! the model predicts token `i + 1` from token `i`, so in a pack the last token of one sequence would otherwise be
+//! trained to predict the first token of the next.
 
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
+use crate::spans::IGNORE_INDEX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
@@ -222,7 +227,8 @@ fn write_packs(packed: &mut Packed, bins: &[Vec<Piece>], input_ids: &[i32], labe
         for piece in bin {
             let range = piece.start..piece.start + piece.len;
             packed.input_ids.extend_from_slice(&input_ids[range.clone()]);
-            packed.labels.extend_from_slice(&labels[range]);
+            packed.labels.push(IGNORE_INDEX);
+            packed.labels.extend_from_slice(&labels[range][1..]);
             packed.position_ids.extend(0..piece.len as i32);
             packed.seq_lengths.push(piece.len as i32);
             cumulative += piece.len as i32;
@@ -264,9 +270,10 @@ mod tests {
                 assert_eq!(&positions[w[0] as usize..w[1] as usize], &(0..len).collect::<Vec<_>>()[..]);
             }
         }
-        // Labels travel with their tokens.
-        for (&id, &label) in packed.input_ids.iter().zip(&packed.labels) {
-            assert_eq!(label, if id % 2 == 0 { id } else { -100 });
+        // Labels travel with their tokens, except the first of each sequence, which is never trained.
+        for (i, (&id, &label)) in packed.input_ids.iter().zip(&packed.labels).enumerate() {
+            let first = packed.position_ids[i] == 0;
+            assert_eq!(label, if id % 2 == 0 && !first { id } else { -100 });
         }
     }
 
@@ -315,6 +322,20 @@ mod tests {
         assert_eq!(packed.input_ids, ids);
         assert_eq!(packed.seq_lengths, [4, 1, 5, 3, 2, 1]);
         assert_eq!(packed.token_offsets, [0, 5, 10, 15, 16]);
+    }
+
+    #[test]
+    fn first_label_of_every_sequence_is_ignored() {
+        // Every token trained, as in a plain-text completion; a split sequence starts a new one at each piece.
+        let ids: Vec<i32> = (0..12).collect();
+        let offsets = [0, 5, 12];
+        for (strategy, overflow) in [(Strategy::Bfd, Overflow::Split), (Strategy::Wrapped, Overflow::Truncate)] {
+            let packed = pack(&ids, &ids, &offsets, 4, strategy, overflow).unwrap();
+            for (i, (&id, &label)) in packed.input_ids.iter().zip(&packed.labels).enumerate() {
+                assert_eq!(label, if packed.position_ids[i] == 0 { -100 } else { id }, "{strategy:?}");
+            }
+            assert!(packed.position_ids.iter().filter(|&&p| p == 0).count() >= 4);
+        }
     }
 
     #[test]

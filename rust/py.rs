@@ -221,7 +221,7 @@ impl PyMasker {
         Ok(tokens.map_err(to_py_err)?.ids)
     }
 
-    /// Whether this tokenizer takes sftmask's fast path (byte-level BPE configurations it reproduces exactly).
+    /// Whether this tokenizer takes sftmask's fast path (BPE configurations it reproduces exactly).
     fn has_fast_tokenizer(&self) -> bool {
         self.inner.tokenizer().has_fast_path()
     }

@@ -22,7 +22,8 @@ def encoded() -> pa.RecordBatch:
 
 
 def sequences_of(batch) -> Counter:
-    return Counter(tuple(zip(i, l)) for i, l in zip(batch["input_ids"].to_pylist(), batch["labels"].to_pylist()))
+    """The multiset of encoded sequences as they are packed: the first label of each is never trained."""
+    return Counter(tuple(zip(i, [-100] + l[1:])) for i, l in zip(batch["input_ids"].to_pylist(), batch["labels"].to_pylist()))
 
 
 def unpack(packed) -> Counter:
@@ -72,6 +73,40 @@ def test_null_rows_are_left_out_and_counted():
     )
     report = sftmask.PackReport.of(sftmask.pack(batch, 64))
     assert (report.null_rows, report.sequences) == (1, 1)
+
+
+@pytest.fixture(scope="module")
+def completions() -> pa.RecordBatch:
+    """Plain-text completions with no prompt: every token is trained, the first one too."""
+    masker = sftmask.Masker.from_pretrained(DEMO_DIR)
+    texts = ["The moon pulls the sea.", "Tides rise twice a day, and fall twice.", "Sourdough needs time."] * 3
+    batch = masker.encode_batch(pa.table({"completion": texts}))
+    assert all(labels[0] != -100 for labels in batch["labels"].to_pylist())
+    return batch
+
+
+@pytest.mark.parametrize("strategy,overflow", [("bfd", "truncate"), ("bfd", "split"), ("wrapped", "truncate")])
+def test_first_label_of_every_packed_sequence_is_ignored(completions, strategy, overflow):
+    packed = sftmask.pack(completions, 8, strategy=strategy, overflow=overflow)
+    if overflow == "split" or strategy == "wrapped":
+        assert sftmask.PackReport.of(packed).sequences > completions.num_rows  # sequences cut into pieces
+    for ids, labels, positions in zip(*(packed[c].to_pylist() for c in ("input_ids", "labels", "position_ids"))):
+        # Every token of a completion is trained except where a sequence (or a piece of one) starts.
+        assert labels == [-100 if p == 0 else i for i, p in zip(ids, positions)]
+
+
+def test_padding_free_collator_ignores_each_first_label(completions):
+    pytest.importorskip("torch")
+    from sftmask.torch import PaddingFreeCollator, rows_of
+
+    rows = rows_of(completions)[:3]
+    batch = PaddingFreeCollator()(rows)
+    ids = [t for r in rows for t in r["input_ids"].tolist()]
+    starts = {0, len(rows[0]["input_ids"]), len(rows[0]["input_ids"]) + len(rows[1]["input_ids"])}
+    assert batch["labels"][0].tolist() == [-100 if k in starts else t for k, t in enumerate(ids)]
+    assert rows[0]["labels"][0] != -100  # the rows themselves are left as they are
+    packed = PaddingFreeCollator()(rows_of(sftmask.pack(completions, 8, overflow="split")))
+    assert (packed["labels"][0][packed["position_ids"][0] == 0] == -100).all()
 
 
 def test_bfd_efficiency_on_the_shared_corpus():

@@ -62,8 +62,9 @@ class PaddingFreeCollator:
     `cu_seqlens` (int32) for FlashAttention's varlen kernels, as TRL's `padding_free=True` does.
 
     Accepts encoded rows (`input_ids`, `labels`) or packed rows from `sftmask.pack` (which also carry
-    `position_ids` and `seq_lengths`). The first token of every sequence gets label -100 in the shifted view only
-    through the model's own shift, so labels are passed unchanged.
+    `position_ids` and `seq_lengths`). The first label of every sequence is set to -100, as TRL does: the model
+    predicts each token from the one before it, so otherwise the last token of one sequence would be trained to
+    predict the first token of the next (`sftmask.pack` already writes its packs this way).
     """
 
     def __init__(self, *, pin_memory: bool = False) -> None:
@@ -78,6 +79,7 @@ class PaddingFreeCollator:
         labels = np.concatenate([_as_array(r["labels"]) for r in rows]).astype(np.int64, copy=False)
         position_ids = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths]) if lengths else np.zeros(0, np.int64)
         cu_seqlens = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        labels[cu_seqlens[:-1][np.asarray(lengths) > 0]] = IGNORE_INDEX
         batch = {
             "input_ids": torch.from_numpy(input_ids).unsqueeze(0),
             "labels": torch.from_numpy(labels).unsqueeze(0),
