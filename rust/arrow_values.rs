@@ -97,7 +97,8 @@ fn read(array: &dyn Array, row: usize, cell: Cell) -> Result<Value> {
             let fields = entries.fields();
             let mut pairs = Vec::with_capacity(entries.len());
             for i in 0..entries.len() {
-                pairs.push((read(keys.as_ref(), i, cell.child(&fields[0]))?, read(values.as_ref(), i, cell.child(&fields[1]))?));
+                let key = read(keys.as_ref(), i, cell.child(&fields[0]))?;
+                pairs.push((key, read(values.as_ref(), i, cell.child(&fields[1]))?));
             }
             map_value(pairs)
         }

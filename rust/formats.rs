@@ -113,7 +113,9 @@ impl Format {
     /// or the first format whose required columns are all there. `what` is "column" (a table) or "field" (a row).
     pub fn detect(forced: Option<Format>, names: &ColumnNames, present: &[&str], what: &str) -> Result<Format> {
         let has = |name: &str| present.contains(&name);
-        let complete = |format: Format| format.columns(names).into_iter().find(|&(_, name, required)| required && !has(name));
+        let complete = |format: Format| {
+            format.columns(names).into_iter().find(|&(_, name, required)| required && !has(name))
+        };
         if let Some(format) = forced {
             return match complete(format) {
                 None => Ok(format),
@@ -130,7 +132,10 @@ impl Format {
 
 /// The error for a table or row in no known format: the formats, and the columns it has.
 pub(crate) fn no_format(names: &ColumnNames, present: &[&str], what: &str) -> Error {
-    let found = if present.is_empty() { format!("it has no {what}s") } else { format!("the {what}s are: {}", present.join(", ")) };
+    let found = match present {
+        [] => format!("it has no {what}s"),
+        _ => format!("the {what}s are: {}", present.join(", ")),
+    };
     let formats = format!("'conversations' (ShareGPT), 'instruction' and 'output' (Alpaca); {found}");
     Error::Input(if what == "column" {
         format!(
@@ -224,7 +229,8 @@ mod tests {
         assert_eq!(forced.unwrap(), Format::Alpaca);
         let err = Format::detect(Some(Format::Alpaca), &names, &["messages"], "field").unwrap_err();
         assert_eq!(err.message(), "format 'alpaca' needs a 'instruction' field; the fields are: messages");
-        assert_eq!(Format::from_name("sharegpt").unwrap_err().message(), "format must be one of messages, conversations, alpaca, prompt_completion, got 'sharegpt'");
+        let err = Format::from_name("sharegpt").unwrap_err();
+        assert_eq!(err.message(), "format must be one of messages, conversations, alpaca, prompt_completion, got 'sharegpt'");
     }
 
     #[test]

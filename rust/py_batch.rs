@@ -40,7 +40,7 @@ fn report_json(batch: &EncodedBatch, on_error: &str) -> String {
         "rows_in": batch.rows_in,
         "rows_out": batch.rows_out(),
         "truncated": batch.truncated,
-        "formats": batch.formats.iter().map(|(f, n)| (f.name().to_string(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
+        "formats": batch.formats.iter().map(|(f, n)| (f.name(), n)).collect::<std::collections::BTreeMap<_, _>>(),
         "on_error": on_error,
         "errors": errors,
     })
@@ -143,11 +143,15 @@ fn with_rows<R>(data: &Bound<'_, PyAny>, options: RowOptions, f: impl FnOnce(&dy
     // A value that cannot even be converted (a lone surrogate, ...) is that row's error, not the batch's.
     let row_error = |e: PyErr| Error::Input(e.value(py).to_string());
     if let Ok(rows) = data.cast::<PyList>() {
-        let values = rows.iter().map(|row| to_value(&row).map_err(row_error).and_then(|row| RowValues::from_object(&row, &options)));
+        let values = rows.iter().map(|row| {
+            let row = to_value(&row).map_err(row_error)?;
+            RowValues::from_object(&row, &options)
+        });
         return f(&ValueRows { rows: values.collect(), options });
     }
     let columns = data.cast::<PyDict>().map_err(|_| {
-        pyo3::exceptions::PyTypeError::new_err("expected JSON Lines bytes, an Arrow table, a dict of columns or a list of rows")
+        let expected = "expected JSON Lines bytes, an Arrow table, a dict of columns or a list of rows";
+        pyo3::exceptions::PyTypeError::new_err(expected)
     })?;
     let names: Vec<String> = columns.keys().iter().filter_map(|k| k.extract::<String>().ok()).collect();
     let present: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -174,7 +178,12 @@ fn with_rows<R>(data: &Bound<'_, PyAny>, options: RowOptions, f: impl FnOnce(&dy
 
 /// Encodes the rows of `data` (see [`with_rows`]) into a record batch, with a report of the rows that failed.
 #[pyfunction]
-pub fn encode_batch(py: Python<'_>, masker: &PyMasker, data: &Bound<'_, PyAny>, options: BatchOptions<'_>) -> PyResult<Py<PyAny>> {
+pub fn encode_batch(
+    py: Python<'_>,
+    masker: &PyMasker,
+    data: &Bound<'_, PyAny>,
+    options: BatchOptions<'_>,
+) -> PyResult<Py<PyAny>> {
     let BatchOptions { on_error, threads, template_kwargs, policy, rows } = options;
     let mut render = render_options(false, template_kwargs.as_ref())?;
     if policy.is_some() {

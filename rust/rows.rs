@@ -91,11 +91,15 @@ impl RowValues {
     /// LLaMA-Factory joins them) answered by the output.
     fn alpaca_messages(&self) -> Result<Value> {
         let text = |part: Part, name: &str| self.part(part).map(|v| text_part(v, name)).transpose().map(Option::flatten);
-        let instruction = text(Part::Instruction, "instruction")?.ok_or_else(|| Error::Input("the instruction is missing (null)".into()))?;
-        let output = text(Part::Output, "output")?.ok_or_else(|| Error::Input("the output is missing (null)".into()))?;
+        let missing = |name: &str| Error::Input(format!("the {name} is missing (null)"));
+        let instruction = text(Part::Instruction, "instruction")?.ok_or_else(|| missing("instruction"))?;
+        let output = text(Part::Output, "output")?.ok_or_else(|| missing("output"))?;
         let mut messages: Vec<Value> = self.system_message()?.into_iter().collect();
         if let Some(history) = self.part(Part::History) {
-            let turns = history.try_iter().map_err(|_| Error::Input(format!("field 'history' must be a list of [query, response] pairs, got {}", history.kind())))?;
+            let pairs = "a list of [query, response] pairs";
+            let turns = history
+                .try_iter()
+                .map_err(|_| Error::Input(format!("field 'history' must be {pairs}, got {}", history.kind())))?;
             for (index, turn) in turns.enumerate() {
                 let pair: Vec<Value> = turn.try_iter().into_iter().flatten().collect();
                 match pair.as_slice() {
@@ -103,7 +107,10 @@ impl RowValues {
                         messages.push(message("user", query.to_string()));
                         messages.push(message("assistant", response.to_string()));
                     }
-                    _ => return Err(Error::Input(format!("history {index}: expected a [query, response] pair of strings, got {turn}"))),
+                    _ => {
+                        let expected = "expected a [query, response] pair of strings";
+                        return Err(Error::Input(format!("history {index}: {expected}, got {turn}")));
+                    }
                 }
             }
         }
@@ -124,7 +131,8 @@ impl RowValues {
             None => kwargs.clone(),
         };
         if kwargs.kind() != ValueKind::Map {
-            return Err(Error::Input(format!("chat_template_kwargs must be a mapping of template variables, got {}", kwargs.kind())));
+            let kind = kwargs.kind();
+            return Err(Error::Input(format!("chat_template_kwargs must be a mapping of template variables, got {kind}")));
         }
         let keys = kwargs.try_iter().map_err(|e| Error::Input(e.to_string()))?;
         Ok(keys.map(|key| (key.to_string(), kwargs.get_item(&key).unwrap_or_default())).collect())
@@ -210,7 +218,9 @@ impl ChunkColumns {
     }
 
     fn values(&self, row: usize, keep_nulls: bool) -> Result<RowValues> {
-        let parts = self.columns.iter().map(|(part, field, column)| Ok((*part, field_value(field, column.as_ref(), row, keep_nulls)?)));
+        let parts = self.columns.iter().map(|(part, field, column)| {
+            Ok((*part, field_value(field, column.as_ref(), row, keep_nulls)?))
+        });
         Ok(RowValues { format: self.format, parts: parts.collect::<Result<_>>()? })
     }
 }
