@@ -2,17 +2,59 @@
 //!
 //! `datasets` and pyarrow store conversations as `list<struct<role, content, ...>>`, with every field of every
 //! message present and absent ones null; nested fields (`tool_calls`, `arguments` as a struct or a JSON string)
-//! follow the same rule. Nulls become `None`, which the conversation layer drops from messages as transformers does.
+//! follow the same rule. A struct cannot tell a null field from an absent one, so [`field_value`] drops null fields
+//! at every depth (a tool call's arguments `{"x": 0}` must not render as `{"x": 0, "theta": null}` because another
+//! row has a `theta`), unless asked to keep them as `None`.
+//!
+//! Data of no fixed type, `datasets` (5 and later) stores as JSON text in `arrow.json` extension columns, at any
+//! depth (`list<extension<arrow.json>>` messages, a tool's `parameters`): such text is parsed as JSON.
 
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::{self as types, DataType};
+use arrow::datatypes::{self as types, DataType, Field};
 use minijinja::value::Value;
 
-use crate::conversation::map_value;
+use crate::conversation::{map_value, parse_json};
 use crate::error::{Error, Result};
 
-/// The value of `array[row]`.
+/// The value of `array[row]`, null struct fields kept as `None`.
 pub fn value_at(array: &dyn Array, row: usize) -> Result<Value> {
+    read(array, row, Cell { json: false, keep_nulls: true })
+}
+
+/// The value of `column[row]` where `field` describes the column: `arrow.json` text parsed at any depth, null
+/// struct fields dropped unless `keep_nulls`.
+pub fn field_value(field: &Field, column: &dyn Array, row: usize, keep_nulls: bool) -> Result<Value> {
+    read(column, row, Cell { json: is_json(field), keep_nulls })
+}
+
+/// Whether a field is an `arrow.json` extension: JSON text.
+fn is_json(field: &Field) -> bool {
+    field.metadata().get("ARROW:extension:name").is_some_and(|name| name == "arrow.json")
+}
+
+/// How a cell is read: as JSON text or not, and what becomes of null struct fields.
+#[derive(Clone, Copy)]
+struct Cell {
+    json: bool,
+    keep_nulls: bool,
+}
+
+impl Cell {
+    /// The same reading for a child field.
+    fn child(self, field: &Field) -> Cell {
+        Cell { json: is_json(field), ..self }
+    }
+
+    fn text(self, text: &str) -> Result<Value> {
+        if self.json {
+            parse_json(text, "an arrow.json value")
+        } else {
+            Ok(Value::from(text))
+        }
+    }
+}
+
+fn read(array: &dyn Array, row: usize, cell: Cell) -> Result<Value> {
     if array.is_null(row) {
         return Ok(Value::from(()));
     }
@@ -30,28 +72,33 @@ pub fn value_at(array: &dyn Array, row: usize) -> Result<Value> {
         DataType::Float16 => Value::from(f64::from(array.as_primitive::<types::Float16Type>().value(row))),
         DataType::Float32 => Value::from(f64::from(array.as_primitive::<types::Float32Type>().value(row))),
         DataType::Float64 => Value::from(array.as_primitive::<types::Float64Type>().value(row)),
-        DataType::Utf8 => Value::from(array.as_string::<i32>().value(row)),
-        DataType::LargeUtf8 => Value::from(array.as_string::<i64>().value(row)),
-        DataType::Utf8View => Value::from(array.as_string_view().value(row)),
-        DataType::List(_) => sequence(array.as_list::<i32>().value(row).as_ref())?,
-        DataType::LargeList(_) => sequence(array.as_list::<i64>().value(row).as_ref())?,
-        DataType::FixedSizeList(_, _) => sequence(array.as_fixed_size_list().value(row).as_ref())?,
-        DataType::ListView(_) => sequence(array.as_list_view::<i32>().value(row).as_ref())?,
-        DataType::LargeListView(_) => sequence(array.as_list_view::<i64>().value(row).as_ref())?,
+        DataType::Utf8 => cell.text(array.as_string::<i32>().value(row))?,
+        DataType::LargeUtf8 => cell.text(array.as_string::<i64>().value(row))?,
+        DataType::Utf8View => cell.text(array.as_string_view().value(row))?,
+        DataType::List(item) => sequence(array.as_list::<i32>().value(row).as_ref(), cell.child(item))?,
+        DataType::LargeList(item) => sequence(array.as_list::<i64>().value(row).as_ref(), cell.child(item))?,
+        DataType::FixedSizeList(item, _) => sequence(array.as_fixed_size_list().value(row).as_ref(), cell.child(item))?,
+        DataType::ListView(item) => sequence(array.as_list_view::<i32>().value(row).as_ref(), cell.child(item))?,
+        DataType::LargeListView(item) => sequence(array.as_list_view::<i64>().value(row).as_ref(), cell.child(item))?,
         DataType::Struct(fields) => {
             let array = array.as_struct();
             let mut entries = Vec::with_capacity(fields.len());
             for (field, column) in fields.iter().zip(array.columns()) {
-                entries.push((Value::from(field.name().as_str()), value_at(column.as_ref(), row)?));
+                let value = read(column.as_ref(), row, cell.child(field))?;
+                if cell.keep_nulls || !value.is_none() {
+                    entries.push((Value::from(field.name().as_str()), value));
+                }
             }
             map_value(entries)
         }
         DataType::Map(_, _) => {
             let entries = array.as_map().value(row);
             let (keys, values) = (entries.column(0), entries.column(1));
+            let fields = entries.fields();
             let mut pairs = Vec::with_capacity(entries.len());
             for i in 0..entries.len() {
-                pairs.push((value_at(keys.as_ref(), i)?, value_at(values.as_ref(), i)?));
+                let key = read(keys.as_ref(), i, cell.child(&fields[0]))?;
+                pairs.push((key, read(values.as_ref(), i, cell.child(&fields[1]))?));
             }
             map_value(pairs)
         }
@@ -62,7 +109,7 @@ pub fn value_at(array: &dyn Array, row: usize) -> Result<Value> {
             if key >= values.len() {
                 return Err(Error::Input(format!("Arrow dictionary key {key} is out of range")));
             }
-            value_at(values.as_ref(), key)?
+            read(values.as_ref(), key, cell)?
         }
         other => return Err(Error::Input(format!("Arrow type {other} is not supported in a conversation"))),
     })
@@ -84,8 +131,8 @@ fn dictionary_key(keys: &dyn Array, row: usize) -> Result<usize> {
     usize::try_from(key).map_err(|_| Error::Input(format!("Arrow dictionary key {key} is negative")))
 }
 
-fn sequence(items: &dyn Array) -> Result<Value> {
-    (0..items.len()).map(|i| value_at(items, i)).collect::<Result<Vec<_>>>().map(Value::from)
+fn sequence(items: &dyn Array, cell: Cell) -> Result<Value> {
+    (0..items.len()).map(|i| read(items, i, cell)).collect::<Result<Vec<_>>>().map(Value::from)
 }
 
 /// Whether a column of this type can hold conversations: JSON text, or lists of message structs.

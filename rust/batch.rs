@@ -7,8 +7,9 @@ use rayon::prelude::*;
 use rayon::ThreadPool;
 
 use crate::error::{catch_panic, Error, Result};
+use crate::formats::Format;
 use crate::masker::{Encoded, Masker, RenderOptions};
-use crate::rows::Rows;
+use crate::rows::{row_render_options, Rows};
 
 /// Rows are encoded in blocks this large, so memory holds one block of intermediate results at a time.
 const BLOCK_ROWS: usize = 4096;
@@ -59,6 +60,8 @@ pub struct EncodedBatch {
     pub errors: Vec<RowError>,
     /// Rows that `max_length` cut.
     pub truncated: usize,
+    /// Rows encoded, by the dataset format they were read in.
+    pub formats: Vec<(Format, usize)>,
 }
 
 impl EncodedBatch {
@@ -66,7 +69,11 @@ impl EncodedBatch {
         self.offsets.len() - 1
     }
 
-    fn push(&mut self, encoded: &Encoded) -> Result<()> {
+    fn push(&mut self, encoded: &Encoded, format: Format) -> Result<()> {
+        match self.formats.iter_mut().find(|(f, _)| *f == format) {
+            Some((_, count)) => *count += 1,
+            None => self.formats.push((format, 1)),
+        }
         let trained = encoded.num_trained_tokens();
         self.input_ids.extend(encoded.input_ids.iter().map(|&id| id as i32));
         self.labels.extend_from_slice(&encoded.labels);
@@ -106,16 +113,15 @@ pub fn encode_rows(
     let mut batch = EncodedBatch { offsets: vec![0], rows_in: rows.len(), ..Default::default() };
     for block_start in (0..rows.len()).step_by(BLOCK_ROWS) {
         let block = block_start..(block_start + BLOCK_ROWS).min(rows.len());
-        let results: Vec<Result<Encoded>> = pool.install(|| {
-            block
-                .clone()
-                .into_par_iter()
-                .map(|row| catch_panic(|| masker.encode(&rows.conversation(row)?, options)))
-                .collect()
-        });
+        let encode = |row: usize| -> Result<(Encoded, Format)> {
+            let conversation = rows.conversation(row)?;
+            Ok((masker.encode(&conversation, &row_render_options(options, &conversation))?, conversation.format))
+        };
+        let results: Vec<Result<(Encoded, Format)>> =
+            pool.install(|| block.clone().into_par_iter().map(|row| catch_panic(|| encode(row))).collect());
         for (row, result) in block.zip(results) {
             match result {
-                Ok(encoded) => batch.push(&encoded)?,
+                Ok((encoded, format)) => batch.push(&encoded, format)?,
                 Err(error) => match on_error {
                     OnError::Raise => return Err(error.context(format_args!("row {row}"))),
                     OnError::Skip => batch.errors.push(RowError { row, error }),
@@ -161,7 +167,8 @@ fn thread_pool(threads: usize) -> Result<Arc<ThreadPool>> {
 mod tests {
     use super::*;
     use crate::config::TokenizerFiles;
-    use crate::rows::{Body, RowValues, ValueRows};
+    use crate::formats::Part;
+    use crate::rows::{RowValues, ValueRows};
     use minijinja::value::Value;
 
     fn demo_masker() -> Masker {
@@ -171,9 +178,9 @@ mod tests {
 
     fn rows(json: serde_json::Value) -> ValueRows {
         let rows = json.as_array().unwrap().iter().map(|m| {
-            Ok(RowValues { body: Body::Messages(Value::from(minijinja::value::Serde(m.clone()))), tools: None })
+            Ok(RowValues { format: Format::Messages, parts: vec![(Part::Messages, Value::from(minijinja::value::Serde(m.clone())))] })
         });
-        ValueRows(rows.collect())
+        ValueRows { rows: rows.collect(), options: Default::default() }
     }
 
     fn sample() -> ValueRows {
@@ -221,7 +228,7 @@ mod tests {
     #[test]
     fn null_keeps_the_row_with_null_outputs() {
         let mut rows = sample();
-        rows.0.extend(sample().0);
+        rows.rows.extend(sample().rows);
         let batch = encode_rows(&demo_masker(), &rows, &RenderOptions::default(), OnError::Null, 1).unwrap();
         assert_eq!(batch.rows_out(), 6);
         assert_eq!(batch.valid, [true, false, true, true, false, true]);

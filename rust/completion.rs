@@ -4,6 +4,7 @@ use minijinja::value::{Value, ValueKind};
 
 use crate::conversation::{map_value, normalize_messages, parse_tools, Conversation, PlainText};
 use crate::error::{Error, Result};
+use crate::formats::{Format, RoleMap};
 
 impl Conversation {
     /// A row whose `prompt` and `completion` are each a string or a list of messages. Two strings are plain text,
@@ -12,6 +13,16 @@ impl Conversation {
     /// completion's.
     /// A missing (`None`) prompt is empty: no messages beside a list of messages, `""` beside a string.
     pub fn from_prompt_completion(prompt: &Value, completion: &Value, tools: Option<&Value>) -> Result<Conversation> {
+        Conversation::prompt_completion_with_roles(prompt, completion, tools, &RoleMap::default())
+    }
+
+    /// [`Conversation::from_prompt_completion`] with the role names of messages mapped by `roles`.
+    pub fn prompt_completion_with_roles(
+        prompt: &Value,
+        completion: &Value,
+        tools: Option<&Value>,
+        roles: &RoleMap,
+    ) -> Result<Conversation> {
         let completion_kind = part_kind(completion, "completion")?;
         let empty = match completion_kind {
             ValueKind::String => Value::from(""),
@@ -26,7 +37,8 @@ impl Conversation {
             let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
             let plain = PlainText { prompt: text(prompt), completion: text(completion) };
             let messages = Value::from(Vec::<Value>::new());
-            return Ok(Conversation { messages, tools: None, completion_start: 0, plain: Some(plain) });
+            let format = Format::PromptCompletion;
+            return Ok(Conversation { messages, plain: Some(plain), format, ..Default::default() });
         }
         let prompt = as_messages(prompt, "user");
         let completion = as_messages(completion, "assistant");
@@ -35,8 +47,9 @@ impl Conversation {
             return Err(Error::Input("the completion is empty: it has no messages".into()));
         }
         let messages = Value::from(prompt.into_iter().chain(completion).collect::<Vec<_>>());
-        let messages = normalize_messages(&messages).map_err(|e| e.context("prompt + completion"))?;
-        Ok(Conversation { messages, tools: parse_tools(tools)?, completion_start, plain: None })
+        let messages = normalize_messages(&messages, roles).map_err(|e| e.context("prompt + completion"))?;
+        let tools = parse_tools(tools)?;
+        Ok(Conversation { messages, tools, completion_start, format: Format::PromptCompletion, ..Default::default() })
     }
 }
 

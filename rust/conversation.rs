@@ -8,6 +8,7 @@
 use minijinja::value::{Value, ValueKind};
 
 use crate::error::{Error, Result};
+use crate::formats::{Format, RoleMap};
 
 /// Names a message's reasoning is passed under, in transformers' order of preference.
 const REASONING_FIELDS: [&str; 3] = ["reasoning_content", "thinking", "reasoning"];
@@ -16,7 +17,7 @@ const REASONING_FIELDS: [&str; 3] = ["reasoning_content", "thinking", "reasoning
 const KNOWN_ROLES: [&str; 7] = ["system", "developer", "user", "assistant", "tool", "function", "ipython"];
 
 /// A conversation ready to render: normalized messages and parsed tools.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Conversation {
     pub messages: Value,
     pub tools: Option<Value>,
@@ -25,6 +26,10 @@ pub struct Conversation {
     pub completion_start: usize,
     /// A prompt-completion row of plain strings, encoded without a chat template (`messages` is then empty).
     pub plain: Option<PlainText>,
+    /// Template variables of this row (its `chat_template_kwargs`), over those of the call.
+    pub template_kwargs: Vec<(String, Value)>,
+    /// The dataset format the row was read in.
+    pub format: Format,
 }
 
 /// A prompt and its completion as plain text: `prompt + completion` is encoded and only the completion trained.
@@ -37,7 +42,13 @@ pub struct PlainText {
 impl Conversation {
     /// Checks and normalizes `messages` (a sequence of mappings) and `tools` (a sequence, a JSON string, or none).
     pub fn new(messages: &Value, tools: Option<&Value>) -> Result<Conversation> {
-        Ok(Conversation { messages: normalize_messages(messages)?, tools: parse_tools(tools)?, completion_start: 0, plain: None })
+        Conversation::with_roles(messages, tools, &RoleMap::default())
+    }
+
+    /// [`Conversation::new`] with role names mapped by `roles` (ShareGPT's `human`/`gpt`, ...).
+    pub fn with_roles(messages: &Value, tools: Option<&Value>, roles: &RoleMap) -> Result<Conversation> {
+        let messages = normalize_messages(messages, roles)?;
+        Ok(Conversation { messages, tools: parse_tools(tools)?, ..Default::default() })
     }
 
     pub fn len(&self) -> usize {
@@ -66,7 +77,7 @@ impl Conversation {
     }
 }
 
-pub(crate) fn normalize_messages(messages: &Value) -> Result<Value> {
+pub(crate) fn normalize_messages(messages: &Value, roles: &RoleMap) -> Result<Value> {
     let messages = match messages.kind() {
         ValueKind::String => parse_json(messages.as_str().unwrap_or_default(), "messages (a list of messages, or its JSON text)")?,
         _ => messages.clone(),
@@ -80,12 +91,17 @@ pub(crate) fn normalize_messages(messages: &Value) -> Result<Value> {
     }
     let mut normalized = Vec::with_capacity(count);
     for (index, message) in messages.try_iter().map_err(|e| Error::Input(e.to_string()))?.enumerate() {
-        normalized.push(normalize_message(&message).map_err(|e| e.context(format_args!("message {index}")))?);
+        normalized.push(normalize_message(&message, roles).map_err(|e| e.context(format_args!("message {index}")))?);
     }
     Ok(Value::from(normalized))
 }
 
-fn normalize_message(message: &Value) -> Result<Value> {
+/// Whether a message's entries name a field (with a value other than None).
+fn has_field(fields: &[(Value, Value)], name: &str) -> bool {
+    fields.iter().any(|(k, _)| k.as_str() == Some(name))
+}
+
+fn normalize_message(message: &Value, roles: &RoleMap) -> Result<Value> {
     if message.kind() != ValueKind::Map {
         return Err(Error::Input(format!("a message must be a mapping with 'role' and 'content', got {}", message.kind())));
     }
@@ -96,14 +112,32 @@ fn normalize_message(message: &Value) -> Result<Value> {
             fields.push((key, value));
         }
     }
+    // ShareGPT writes `from` and `value` where OpenAI writes `role` and `content`.
+    let sharegpt = !has_field(&fields, "role") && has_field(&fields, "from");
+    if sharegpt {
+        let has_content = has_field(&fields, "content");
+        for (key, _) in fields.iter_mut() {
+            match key.as_str() {
+                Some("from") => *key = Value::from("role"),
+                Some("value") if !has_content => *key = Value::from("content"),
+                _ => {}
+            }
+        }
+    }
     let field = |name: &str| fields.iter().find(|(k, _)| k.as_str() == Some(name)).map(|(_, v)| v);
-    match field("role") {
+    let role = match field("role") {
         None => return Err(Error::Input("field 'role' is missing".into())),
         Some(role) if role.kind() != ValueKind::String => {
             return Err(Error::Input(format!("field 'role' must be a string, got {}", role.kind())))
         }
-        Some(_) => {}
+        Some(role) => role.as_str().unwrap_or_default().to_string(),
+    };
+    let mapped = roles.role(&role, sharegpt);
+    if mapped != role {
+        let mapped = Value::from(mapped);
+        fields.iter_mut().filter(|(k, _)| k.as_str() == Some("role")).for_each(|(_, v)| *v = mapped.clone());
     }
+    let field = |name: &str| fields.iter().find(|(k, _)| k.as_str() == Some(name)).map(|(_, v)| v);
     if let Some(content) = field("content") {
         if !matches!(content.kind(), ValueKind::String | ValueKind::Seq) {
             return Err(Error::Input(format!(

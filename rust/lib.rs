@@ -11,6 +11,7 @@ pub mod conversation;
 pub mod eot;
 pub mod error;
 pub mod fast_tokenize;
+pub mod formats;
 pub mod loops;
 pub mod masker;
 pub mod pack;

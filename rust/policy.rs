@@ -36,8 +36,9 @@ pub struct Policy {
     pub train_end_of_turn: bool,
     /// Train only the last message the other rules select.
     pub train_last_turn_only: bool,
-    /// A message field (`true`/`false`, or a weight `1`/`0`) that overrides the role rule for that message.
-    pub train_field: Option<String>,
+    /// Message fields (`true`/`false`, or a weight `1`/`0`) that override the role rule for that message; the
+    /// first present one decides. By default `train`, then OpenAI's `weight`.
+    pub train_field: Vec<String>,
     pub max_length: Option<usize>,
     pub truncation: Truncation,
     /// Encode control tokens spelled inside the data (`<|im_start|>` in a message) as plain text, as transformers'
@@ -52,7 +53,7 @@ impl Default for Policy {
             roles_to_train: vec!["assistant".into()],
             train_end_of_turn: true,
             train_last_turn_only: false,
-            train_field: Some("train".into()),
+            train_field: vec!["train".into(), "weight".into()],
             max_length: None,
             truncation: Truncation::KeepStart,
             sanitize_control_tokens: false,
@@ -104,7 +105,16 @@ impl Policy {
             "train_end_of_turn" => self.train_end_of_turn = boolean(value)?,
             "train_last_turn_only" => self.train_last_turn_only = boolean(value)?,
             "sanitize_control_tokens" => self.sanitize_control_tokens = boolean(value)?,
-            "train_field" => self.train_field = if value.is_none() { None } else { Some(string(value)?.to_string()) },
+            "train_field" => {
+                self.train_field = match value.kind() {
+                    ValueKind::None => Vec::new(),
+                    ValueKind::Seq => {
+                        let fields = value.try_iter().map_err(|e| invalid(e.to_string()))?;
+                        fields.map(|field| string(&field).map(String::from)).collect::<Result<_>>()?
+                    }
+                    _ => vec![string(value)?.to_string()],
+                }
+            }
             "max_length" => {
                 self.max_length = if value.is_none() {
                     None
@@ -133,12 +143,13 @@ impl Policy {
         for (index, message) in messages(conversation).enumerate() {
             let role = message.get_attr("role").ok().and_then(|r| r.as_str().map(String::from)).unwrap_or_default();
             let mut train = index >= conversation.completion_start && self.roles_to_train.contains(&role);
-            if let Some(field) = &self.train_field {
+            let flag = self.train_field.iter().find_map(|field| {
                 let flag = message.get_attr(field).unwrap_or_default();
-                if !flag.is_undefined() && !flag.is_none() {
-                    let flag = train_flag(&flag).map_err(|e| e.context(format_args!("message {index}: field '{field}'")))?;
-                    train = flag && index >= conversation.completion_start;
-                }
+                (!flag.is_undefined() && !flag.is_none()).then_some((field, flag))
+            });
+            if let Some((field, flag)) = flag {
+                let flag = train_flag(&flag).map_err(|e| e.context(format_args!("message {index}: field '{field}'")))?;
+                train = flag && index >= conversation.completion_start;
             }
             trained.push(train);
         }
@@ -153,8 +164,10 @@ impl Policy {
     /// A short description of what selects trained messages, for errors about rows with nothing to train.
     pub fn describe_selection(&self) -> String {
         let mut text = format!("roles_to_train={:?}", self.roles_to_train);
-        if let Some(field) = &self.train_field {
-            text.push_str(&format!(", train_field='{field}'"));
+        match self.train_field.as_slice() {
+            [] => {}
+            [field] => text.push_str(&format!(", train_field='{field}'")),
+            fields => text.push_str(&format!(", train_field={fields:?}")),
         }
         if self.train_last_turn_only {
             text.push_str(", train_last_turn_only");
@@ -247,7 +260,10 @@ mod tests {
             {"role": "assistant", "content": "b", "weight": 0},
             {"role": "assistant", "content": "c", "train": null},
         ]));
-        assert_eq!(Policy::default().select(&c).unwrap(), [true, false, true, true]);
+        // By default `train`, then OpenAI's `weight`, decide.
+        assert_eq!(Policy::default().select(&c).unwrap(), [true, false, false, true]);
+        let p = policy(serde_json::json!({"train_field": "train"})).unwrap();
+        assert_eq!(p.select(&c).unwrap(), [true, false, true, true]);
         let p = policy(serde_json::json!({"train_field": "weight"})).unwrap();
         assert_eq!(p.select(&c).unwrap(), [false, true, false, true]);
         let p = policy(serde_json::json!({"train_field": null})).unwrap();

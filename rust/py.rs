@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use minijinja::value::Value;
+use minijinja::value::{Value, ValueKind};
 use numpy::IntoPyArray;
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -14,6 +14,8 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PySequence,
 use crate::config::TokenizerFiles;
 use crate::conversation::Conversation;
 use crate::error::{catch_panic as no_panic, Error};
+use crate::formats::{Part, RowOptions};
+use crate::rows::{row_render_options, RowValues};
 use crate::masker::{Encoded, Masker, RenderOptions};
 use crate::policy::Policy;
 use crate::template::Rendered;
@@ -123,10 +125,21 @@ pub fn render_options(add_generation_prompt: bool, template_kwargs: Option<&Boun
     Ok(options)
 }
 
+/// A conversation given as its messages, or as a dataset row in any format (a mapping; `tools`, when given,
+/// replaces the row's).
 fn conversation(messages: &Bound<'_, PyAny>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<Conversation> {
     let messages = to_value(messages)?;
     let tools = tools.map(to_value).transpose()?;
-    Conversation::new(&messages, tools.as_ref()).map_err(to_py_err)
+    if messages.kind() != ValueKind::Map {
+        return Conversation::new(&messages, tools.as_ref()).map_err(to_py_err);
+    }
+    let options = RowOptions::default();
+    let mut row = RowValues::from_object(&messages, &options).map_err(to_py_err)?;
+    if let Some(tools) = tools {
+        row.parts.retain(|(part, _)| *part != Part::Tools);
+        row.parts.push((Part::Tools, tools));
+    }
+    row.conversation(&options).map_err(to_py_err)
 }
 
 /// `base` with the options of a Python mapping applied.
@@ -159,6 +172,7 @@ impl PyMasker {
     ) -> PyResult<Rendered> {
         let conversation = conversation(messages, tools)?;
         let options = render_options(add_generation_prompt, template_kwargs)?;
+        let options = row_render_options(&options, &conversation);
         let masker = &self.inner;
         py.detach(|| no_panic(|| masker.render(&conversation, &options))).map_err(to_py_err)
     }
@@ -303,6 +317,7 @@ impl PyMasker {
         if policy.is_some() {
             options.policy = Some(training_policy(self.inner.policy(), policy)?);
         }
+        let options = row_render_options(&options, &conversation);
         let masker = &self.inner;
         let Encoded { input_ids, labels, .. } =
             py.detach(|| no_panic(|| masker.encode(&conversation, &options))).map_err(to_py_err)?;

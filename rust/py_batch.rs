@@ -9,14 +9,14 @@ use arrow::array::{ArrayRef, Int32Array, ListArray, RecordBatch};
 use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use pyo3::prelude::*;
-use minijinja::value::Value;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList};
 use pyo3_arrow::{PyRecordBatch, PyTable};
 
 use crate::arrow_values::is_conversation_type;
 use crate::batch::{encode_rows, EncodedBatch, OnError};
-use crate::rows::{ArrowRows, Body, ChunkColumns, ColumnNames, JsonLineRows, RowValues, Rows, ValueRows};
 use crate::error::Error;
+use crate::formats::{ColumnNames, Format, Part, RoleMap, RowOptions};
+use crate::rows::{ArrowRows, ChunkColumns, JsonLineRows, RowValues, Rows, ValueRows};
 use crate::py::{render_options, to_py_err, to_value, training_policy, PyMasker};
 
 /// Key of the schema metadata entry that reports what happened to each row.
@@ -40,6 +40,7 @@ fn report_json(batch: &EncodedBatch, on_error: &str) -> String {
         "rows_in": batch.rows_in,
         "rows_out": batch.rows_out(),
         "truncated": batch.truncated,
+        "formats": batch.formats.iter().map(|(f, n)| (f.name(), n)).collect::<std::collections::BTreeMap<_, _>>(),
         "on_error": on_error,
         "errors": errors,
     })
@@ -68,35 +69,46 @@ fn to_record_batch(batch: EncodedBatch, on_error: &str) -> PyResult<RecordBatch>
     RecordBatch::try_new(schema, columns).map_err(|e| to_py_err(Error::Input(e.to_string())))
 }
 
-/// Finds the columns of each chunk (messages, or else prompt and completion; and tools) and checks their types.
-fn arrow_rows(batches: Vec<RecordBatch>, schema: &Schema, names: &ColumnNames) -> PyResult<ArrowRows> {
-    // The index of a column, if the table has it and its type can hold conversations.
-    let find = |name: &str, expected: &str| -> PyResult<Option<usize>> {
-        let Ok(index) = schema.index_of(name) else { return Ok(None) };
+/// Finds the columns the table's format reads (detected from the column names, or forced) and checks their types.
+fn arrow_rows(batches: Vec<RecordBatch>, schema: &Schema, options: RowOptions) -> PyResult<ArrowRows> {
+    let present: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let format = Format::detect(options.format, &options.columns, &present, "column").map_err(to_py_err)?;
+    let mut columns = Vec::new();
+    for (part, name, _) in format.columns(&options.columns) {
+        let Ok(index) = schema.index_of(name) else { continue };
+        let expected = match part {
+            Part::Messages => "a list of message structs or JSON text",
+            Part::Prompt | Part::Completion => "a string or a list of message structs",
+            _ => "",
+        };
         let data_type = schema.field(index).data_type();
-        if !is_conversation_type(data_type) {
+        if !expected.is_empty() && !is_conversation_type(data_type) {
             return Err(to_py_err(Error::Input(format!("column '{name}' has type {data_type}; expected {expected}"))));
         }
-        Ok(Some(index))
-    };
-    let part = "a string or a list of message structs";
-    let body = if let Some(messages) = find(&names.messages, "a list of message structs or JSON text")? {
-        Body::Messages(messages)
-    } else if let Some(completion) = find(&names.completion, part)? {
-        Body::PromptCompletion { prompt: find(&names.prompt, part)?, completion }
-    } else {
-        let columns = schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
-        return Err(to_py_err(Error::Input(format!(
-            "column '{}' not found, nor a '{}' column of prompt-completion rows; the columns are: {columns}",
-            names.messages, names.completion
-        ))));
-    };
-    let tools = schema.index_of(&names.tools).ok();
+        columns.push((part, index));
+    }
     let chunk = |b: &RecordBatch| ChunkColumns {
-        body: body.map(|&i| b.column(i).clone()),
-        tools: tools.map(|i| b.column(i).clone()),
+        format,
+        columns: columns.iter().map(|&(part, i)| (part, schema.fields()[i].clone(), b.column(i).clone())).collect(),
     };
-    Ok(ArrowRows::new(batches.iter().map(chunk).collect()))
+    Ok(ArrowRows::new(batches.iter().map(chunk).collect(), options))
+}
+
+/// How rows are read, as `Masker.encode_batch` passes it: a dict with these keys.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct ReadOptions {
+    format: Option<String>,
+    columns: ColumnNames,
+    role_map: Vec<(String, String)>,
+    keep_nulls: bool,
+}
+
+impl ReadOptions {
+    fn row_options(self) -> PyResult<RowOptions> {
+        let format = self.format.as_deref().map(Format::from_name).transpose().map_err(to_py_err)?;
+        Ok(RowOptions { format, columns: self.columns, roles: RoleMap(self.role_map), keep_nulls: self.keep_nulls })
+    }
 }
 
 /// How a batch is encoded, as `Masker.encode_batch` passes it: a dict with these keys.
@@ -107,92 +119,118 @@ pub struct BatchOptions<'py> {
     threads: Option<usize>,
     template_kwargs: Option<Bound<'py, PyDict>>,
     policy: Option<Bound<'py, PyDict>>,
+    rows: ReadOptions,
 }
 
-fn run(py: Python<'_>, masker: &PyMasker, rows: &dyn Rows, options: &BatchOptions<'_>) -> PyResult<Py<PyAny>> {
-    let mut render = render_options(false, options.template_kwargs.as_ref())?;
-    if options.policy.is_some() {
-        render.policy = Some(training_policy(masker.masker().policy(), options.policy.as_ref())?);
+/// Runs `f` on the rows of `data`: JSON Lines text (`bytes`, parsed on the worker threads), an Arrow table or record
+/// batch (anything with `__arrow_c_stream__` or `__arrow_c_array__`), a dict of columns (a `datasets` batch), or a
+/// list of rows (mappings). A table's or a dict's format is found from its columns, a row's from its fields.
+fn with_rows<R>(data: &Bound<'_, PyAny>, options: RowOptions, f: impl FnOnce(&dyn Rows) -> PyResult<R>) -> PyResult<R> {
+    let py = data.py();
+    if let Ok(text) = data.cast::<PyBytes>() {
+        return f(&JsonLineRows::new(text.as_bytes(), options));
     }
-    let on_error: OnError = options.on_error.parse().map_err(to_py_err)?;
-    let masker = masker.masker();
-    let threads = options.threads.unwrap_or(0);
-    let batch = py.detach(|| encode_rows(masker, rows, &render, on_error, threads)).map_err(to_py_err)?;
-    let record_batch = to_record_batch(batch, &options.on_error)?;
-    Ok(PyRecordBatch::new(record_batch).into_pyarrow(py)?.unbind())
+    if data.hasattr("__arrow_c_stream__")? || data.hasattr("__arrow_c_array__")? {
+        let (batches, schema) = if data.hasattr("__arrow_c_stream__")? {
+            data.extract::<PyTable>()?.into_inner()
+        } else {
+            let batch = data.extract::<PyRecordBatch>()?.into_inner();
+            let schema = batch.schema();
+            (vec![batch], schema)
+        };
+        return f(&arrow_rows(batches, &schema, options)?);
+    }
+    // A value that cannot even be converted (a lone surrogate, ...) is that row's error, not the batch's.
+    let row_error = |e: PyErr| Error::Input(e.value(py).to_string());
+    if let Ok(rows) = data.cast::<PyList>() {
+        let values = rows.iter().map(|row| {
+            let row = to_value(&row).map_err(row_error)?;
+            RowValues::from_object(&row, &options)
+        });
+        return f(&ValueRows { rows: values.collect(), options });
+    }
+    let columns = data.cast::<PyDict>().map_err(|_| {
+        let expected = "expected JSON Lines bytes, an Arrow table, a dict of columns or a list of rows";
+        pyo3::exceptions::PyTypeError::new_err(expected)
+    })?;
+    let names: Vec<String> = columns.keys().iter().filter_map(|k| k.extract::<String>().ok()).collect();
+    let present: Vec<&str> = names.iter().map(String::as_str).collect();
+    let format = Format::detect(options.format, &options.columns, &present, "column").map_err(to_py_err)?;
+    let mut parts: Vec<(Part, &str, Bound<'_, PyAny>)> = Vec::new();
+    for (part, name, _) in format.columns(&options.columns) {
+        if let Some(column) = columns.get_item(name)? {
+            parts.push((part, name, column));
+        }
+    }
+    let rows_len = parts.first().map_or(Ok(0), |(_, _, column)| column.len())?;
+    for (_, name, column) in &parts {
+        if column.len()? != rows_len {
+            return Err(to_py_err(Error::Input(format!("{rows_len} rows but {} rows of {name}", column.len()?))));
+        }
+    }
+    let row_values = |row: usize| -> PyResult<RowValues> {
+        let parts = parts.iter().map(|(part, _, column)| Ok((*part, to_value(&column.get_item(row)?)?)));
+        Ok(RowValues { format, parts: parts.collect::<PyResult<_>>()? })
+    };
+    let rows = (0..rows_len).map(|row| row_values(row).map_err(row_error)).collect();
+    f(&ValueRows { rows, options })
 }
 
-/// Encodes the rows of an Arrow table or record batch (anything with `__arrow_c_stream__` or `__arrow_c_array__`).
+/// Encodes the rows of `data` (see [`with_rows`]) into a record batch, with a report of the rows that failed.
 #[pyfunction]
-pub fn encode_batch_arrow(
+pub fn encode_batch(
     py: Python<'_>,
     masker: &PyMasker,
     data: &Bound<'_, PyAny>,
-    columns: ColumnNames,
     options: BatchOptions<'_>,
 ) -> PyResult<Py<PyAny>> {
-    let (batches, schema) = if data.hasattr("__arrow_c_stream__")? {
-        data.extract::<PyTable>()?.into_inner()
-    } else {
-        let batch = data.extract::<PyRecordBatch>()?.into_inner();
-        let schema = batch.schema();
-        (vec![batch], schema)
-    };
-    let rows = arrow_rows(batches, &schema, &columns)?;
-    run(py, masker, &rows, &options)
+    let BatchOptions { on_error, threads, template_kwargs, policy, rows } = options;
+    let mut render = render_options(false, template_kwargs.as_ref())?;
+    if policy.is_some() {
+        render.policy = Some(training_policy(masker.masker().policy(), policy.as_ref())?);
+    }
+    let on_error_policy: OnError = on_error.parse().map_err(to_py_err)?;
+    let masker = masker.masker();
+    let batch = with_rows(data, rows.row_options()?, |rows| {
+        py.detach(|| encode_rows(masker, rows, &render, on_error_policy, threads.unwrap_or(0))).map_err(to_py_err)
+    })?;
+    let record_batch = to_record_batch(batch, &on_error)?;
+    Ok(PyRecordBatch::new(record_batch).into_pyarrow(py)?.unbind())
 }
 
-/// Encodes conversations given as Python objects: `messages[i]` a list of message dicts (or its JSON text), or
-/// `prompt[i]` and `completion[i]` (strings or lists of messages; `prompt` may be missing); `tools[i]` a list of
-/// tool schemas, their JSON text, or None.
+/// Each row of `data` as the conversation sftmask renders: `(format, messages as JSON text)`, or None where it
+/// cannot be read (encoding reports why). What `check` inspects beside the encoded tokens.
 #[pyfunction]
-#[pyo3(signature = (masker, options, messages=None, tools=None, prompt=None, completion=None))]
-pub fn encode_batch_objects(
-    py: Python<'_>,
-    masker: &PyMasker,
-    options: BatchOptions<'_>,
-    messages: Option<&Bound<'_, PyList>>,
-    tools: Option<&Bound<'_, PyList>>,
-    prompt: Option<&Bound<'_, PyList>>,
-    completion: Option<&Bound<'_, PyList>>,
-) -> PyResult<Py<PyAny>> {
-    let body = match (messages, completion) {
-        (Some(messages), None) if prompt.is_none() => Body::Messages(messages),
-        (None, Some(completion)) => Body::PromptCompletion { prompt, completion },
-        _ => return Err(to_py_err(Error::Input("give either messages, or completion (and prompt)".into()))),
-    };
-    let rows_len = body.main().len();
-    for (name, column) in [("tools", tools), ("prompt", prompt)] {
-        if let Some(column) = column.filter(|c| c.len() != rows_len) {
-            return Err(to_py_err(Error::Input(format!("{rows_len} rows but {} rows of {name}", column.len()))));
+pub fn read_conversations(data: &Bound<'_, PyAny>, rows: ReadOptions) -> PyResult<Vec<Option<(String, String)>>> {
+    with_rows(data, rows.row_options()?, |rows| {
+        let read = |row: usize| -> crate::error::Result<(String, String)> {
+            let conversation = crate::error::catch_panic(|| rows.conversation(row))?;
+            let messages = serde_json::to_string(&conversation.messages).map_err(|e| Error::Input(e.to_string()))?;
+            Ok((conversation.format.name().to_string(), messages))
+        };
+        Ok((0..rows.len()).map(|row| read(row).ok()).collect())
+    })
+}
+
+/// Every column some format reads with these column names: what file readers load, leaving the others on disk.
+#[pyfunction]
+pub fn format_columns(columns: ColumnNames) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for format in Format::ALL {
+        for (_, name, _) in format.columns(&columns) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
         }
     }
-    // A value that cannot even be converted (a lone surrogate, ...) is that row's error, not the batch's.
-    let row_values = |row: usize| -> PyResult<RowValues> {
-        let cell = |column: &&Bound<'_, PyList>| -> PyResult<Value> { to_value(&column.get_item(row)?) };
-        Ok(RowValues { body: body.try_map(cell)?, tools: tools.as_ref().map(cell).transpose()? })
-    };
-    let rows = (0..rows_len).map(|row| row_values(row).map_err(|e| Error::Input(e.value(py).to_string()))).collect();
-    run(py, masker, &ValueRows(rows), &options)
-}
-
-/// Encodes the rows of JSON Lines text (one JSON object a line, with the columns as fields), parsing the lines on
-/// the worker threads. Row i is line i; an empty or malformed line is that row's error.
-#[pyfunction]
-pub fn encode_batch_jsonl(
-    py: Python<'_>,
-    masker: &PyMasker,
-    text: &[u8],
-    columns: ColumnNames,
-    options: BatchOptions<'_>,
-) -> PyResult<Py<PyAny>> {
-    run(py, masker, &JsonLineRows::new(text, columns), &options)
+    names
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(encode_batch_jsonl, m)?)?;
-    m.add_function(wrap_pyfunction!(encode_batch_arrow, m)?)?;
-    m.add_function(wrap_pyfunction!(encode_batch_objects, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(read_conversations, m)?)?;
+    m.add_function(wrap_pyfunction!(format_columns, m)?)?;
+    m.add("FORMATS", Format::ALL.map(Format::name).to_vec())?;
     m.add("REPORT_KEY", REPORT_KEY)?;
     Ok(())
 }

@@ -1,14 +1,18 @@
 //! Where the rows of a batch come from: Python objects, Arrow columns, or JSON Lines text. Each source turns row i
 //! into a [`Conversation`] on demand, so that reading a row happens on the worker thread that encodes it.
 
-use std::convert::Infallible;
+use std::borrow::Cow;
 
 use arrow::array::ArrayRef;
-use minijinja::value::Value;
+use arrow::datatypes::FieldRef;
+use minijinja::value::{Value, ValueKind};
 
-use crate::arrow_values::value_at;
-use crate::conversation::Conversation;
+use crate::arrow_values::field_value;
+use crate::conversation::{map_value, Conversation};
 use crate::error::{Error, Result};
+pub use crate::formats::ColumnNames;
+use crate::formats::{no_format, text_part, Format, Part, RowOptions};
+use crate::masker::RenderOptions;
 
 /// Conversations to encode, addressed by row number.
 pub trait Rows: Sync {
@@ -20,100 +24,162 @@ pub trait Rows: Sync {
     }
 }
 
-/// What a row holds: its messages, or a prompt and its completion (each a string or a list of messages).
-#[derive(Debug, Clone)]
-pub enum Body<T> {
-    Messages(T),
-    PromptCompletion { prompt: Option<T>, completion: T },
-}
-
-impl<T> Body<T> {
-    /// The part every row has: its messages, or its completion.
-    pub fn main(&self) -> &T {
-        match self {
-            Body::Messages(main) | Body::PromptCompletion { completion: main, .. } => main,
-        }
-    }
-
-    /// The same body with `f` applied to each part (a column becomes a row's cell, an index a column, ...).
-    pub fn try_map<U, E>(&self, mut f: impl FnMut(&T) -> std::result::Result<U, E>) -> std::result::Result<Body<U>, E> {
-        Ok(match self {
-            Body::Messages(messages) => Body::Messages(f(messages)?),
-            Body::PromptCompletion { prompt, completion } => {
-                Body::PromptCompletion { prompt: prompt.as_ref().map(&mut f).transpose()?, completion: f(completion)? }
-            }
-        })
-    }
-
-    /// [`Body::try_map`] for a function that cannot fail.
-    pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> Body<U> {
-        match self.try_map(|part| Ok::<U, Infallible>(f(part))) {
-            Ok(body) => body,
-            Err(never) => match never {},
-        }
-    }
-}
-
-/// One row's values: its body and its tools.
+/// One row's values: its format and the parts of it that are present (a null cell counts as absent).
 #[derive(Debug, Clone)]
 pub struct RowValues {
-    pub body: Body<Value>,
-    pub tools: Option<Value>,
+    pub format: Format,
+    pub parts: Vec<(Part, Value)>,
 }
 
 impl RowValues {
-    pub fn conversation(&self) -> Result<Conversation> {
-        match &self.body {
-            Body::Messages(messages) => Conversation::new(messages, self.tools.as_ref()),
-            Body::PromptCompletion { prompt, completion } => {
-                let prompt = prompt.clone().unwrap_or_default();
-                Conversation::from_prompt_completion(&prompt, completion, self.tools.as_ref())
+    /// A row given as one mapping (a JSON object, a Python dict): its format is found from its fields.
+    pub fn from_object(object: &Value, options: &RowOptions) -> Result<RowValues> {
+        let names = &options.columns;
+        if object.kind() != ValueKind::Map {
+            return Err(Error::Input(format!("got {}: {}", object.kind(), no_format(names, &[], "field"))));
+        }
+        let keys: Vec<Value> = object.try_iter().map_err(|e| Error::Input(e.to_string()))?.collect();
+        let present: Vec<&str> = keys.iter().filter_map(Value::as_str).collect();
+        let format = Format::detect(options.format, names, &present, "field")?;
+        let parts = format.columns(names).into_iter().filter_map(|(part, name, _)| {
+            let value = object.get_attr(name).ok().filter(|v| !v.is_undefined())?;
+            Some((part, value))
+        });
+        Ok(RowValues { format, parts: parts.collect() })
+    }
+
+    fn part(&self, part: Part) -> Option<&Value> {
+        self.parts.iter().find(|(p, v)| *p == part && !v.is_none()).map(|(_, v)| v)
+    }
+
+    /// The row as a conversation: each format's parts become messages.
+    pub fn conversation(&self, options: &RowOptions) -> Result<Conversation> {
+        let roles = &options.roles;
+        let tools = self.part(Part::Tools);
+        let none = Value::from(());
+        let mut conversation = match self.format {
+            Format::Messages => Conversation::with_roles(self.part(Part::Messages).unwrap_or(&none), tools, roles)?,
+            Format::Conversations => {
+                let messages = self.part(Part::Messages).unwrap_or(&none);
+                match self.system_message()? {
+                    Some(system) if messages.kind() == ValueKind::Seq => {
+                        let messages = std::iter::once(system).chain(messages.try_iter().into_iter().flatten());
+                        Conversation::with_roles(&Value::from(messages.collect::<Vec<_>>()), tools, roles)?
+                    }
+                    _ => Conversation::with_roles(messages, tools, roles)?,
+                }
+            }
+            Format::Alpaca => Conversation::with_roles(&self.alpaca_messages()?, tools, roles)?,
+            Format::PromptCompletion => {
+                let completion = self.part(Part::Completion).unwrap_or(&none);
+                let prompt = self.part(Part::Prompt).unwrap_or(&none);
+                Conversation::prompt_completion_with_roles(prompt, completion, tools, roles)?
+            }
+        };
+        conversation.format = self.format;
+        conversation.template_kwargs = self.template_kwargs()?;
+        Ok(conversation)
+    }
+
+    /// The `system` column of a ShareGPT or Alpaca row, as a system message.
+    fn system_message(&self) -> Result<Option<Value>> {
+        let system = self.part(Part::System).map(|s| text_part(s, "system")).transpose()?.flatten();
+        Ok(system.filter(|s| !s.is_empty()).map(|s| message("system", s.to_string())))
+    }
+
+    /// Alpaca: the system prompt, the `history` turns, then the instruction (and its input, after a newline, as
+    /// LLaMA-Factory joins them) answered by the output.
+    fn alpaca_messages(&self) -> Result<Value> {
+        let text = |part: Part, name: &str| self.part(part).map(|v| text_part(v, name)).transpose().map(Option::flatten);
+        let missing = |name: &str| Error::Input(format!("the {name} is missing (null)"));
+        let instruction = text(Part::Instruction, "instruction")?.ok_or_else(|| missing("instruction"))?;
+        let output = text(Part::Output, "output")?.ok_or_else(|| missing("output"))?;
+        let mut messages: Vec<Value> = self.system_message()?.into_iter().collect();
+        if let Some(history) = self.part(Part::History) {
+            let pairs = "a list of [query, response] pairs";
+            let turns = history
+                .try_iter()
+                .map_err(|_| Error::Input(format!("field 'history' must be {pairs}, got {}", history.kind())))?;
+            for (index, turn) in turns.enumerate() {
+                let pair: Vec<Value> = turn.try_iter().into_iter().flatten().collect();
+                match pair.as_slice() {
+                    [query, response] if query.as_str().is_some() && response.as_str().is_some() => {
+                        messages.push(message("user", query.to_string()));
+                        messages.push(message("assistant", response.to_string()));
+                    }
+                    _ => {
+                        let expected = "expected a [query, response] pair of strings";
+                        return Err(Error::Input(format!("history {index}: {expected}, got {turn}")));
+                    }
+                }
             }
         }
+        let query = match text(Part::Input, "input")? {
+            Some(input) if !input.is_empty() => format!("{instruction}\n{input}"),
+            _ => instruction.to_string(),
+        };
+        messages.push(message("user", query));
+        messages.push(message("assistant", output.to_string()));
+        Ok(Value::from(messages))
     }
+
+    /// The row's `chat_template_kwargs`: a mapping (or its JSON text) of template variables.
+    fn template_kwargs(&self) -> Result<Vec<(String, Value)>> {
+        let Some(kwargs) = self.part(Part::TemplateKwargs) else { return Ok(Vec::new()) };
+        let kwargs = match kwargs.as_str() {
+            Some(text) => crate::conversation::parse_json(text, "chat_template_kwargs")?,
+            None => kwargs.clone(),
+        };
+        if kwargs.kind() != ValueKind::Map {
+            let kind = kwargs.kind();
+            return Err(Error::Input(format!("chat_template_kwargs must be a mapping of template variables, got {kind}")));
+        }
+        let keys = kwargs.try_iter().map_err(|e| Error::Input(e.to_string()))?;
+        Ok(keys.map(|key| (key.to_string(), kwargs.get_item(&key).unwrap_or_default())).collect())
+    }
+}
+
+fn message(role: &str, content: String) -> Value {
+    map_value([("role", Value::from(role)), ("content", Value::from(content))])
+}
+
+/// The call's render options with a row's own template variables over them.
+pub fn row_render_options<'a>(options: &'a RenderOptions, conversation: &Conversation) -> Cow<'a, RenderOptions> {
+    if conversation.template_kwargs.is_empty() {
+        return Cow::Borrowed(options);
+    }
+    let mut options = options.clone();
+    options.template_kwargs.extend(conversation.template_kwargs.iter().cloned());
+    Cow::Owned(options)
 }
 
 /// Rows already converted to template values (from Python objects); a row that failed conversion keeps its error.
-pub struct ValueRows(pub Vec<Result<RowValues>>);
+pub struct ValueRows {
+    pub rows: Vec<Result<RowValues>>,
+    pub options: RowOptions,
+}
 
 impl Rows for ValueRows {
     fn len(&self) -> usize {
-        self.0.len()
+        self.rows.len()
     }
 
     fn conversation(&self, row: usize) -> Result<Conversation> {
-        self.0[row].as_ref().map_err(Clone::clone)?.conversation()
-    }
-}
-
-/// The names of the columns (or JSON fields) rows are read from.
-#[derive(Debug, Clone)]
-#[cfg_attr(feature = "python", derive(pyo3::FromPyObject), pyo3(from_item_all))]
-pub struct ColumnNames {
-    pub messages: String,
-    pub tools: String,
-    pub prompt: String,
-    pub completion: String,
-}
-
-impl Default for ColumnNames {
-    fn default() -> ColumnNames {
-        let name = String::from;
-        ColumnNames { messages: name("messages"), tools: name("tools"), prompt: name("prompt"), completion: name("completion") }
+        self.rows[row].as_ref().map_err(Clone::clone)?.conversation(&self.options)
     }
 }
 
 /// Rows as JSON Lines text: line i is row i, parsed when the row is encoded (so on the worker threads).
 pub struct JsonLineRows<'a> {
     lines: Vec<&'a [u8]>,
-    columns: ColumnNames,
+    options: RowOptions,
 }
 
 impl<'a> JsonLineRows<'a> {
-    pub fn new(text: &'a [u8], columns: ColumnNames) -> JsonLineRows<'a> {
+    pub fn new(text: &'a [u8], options: RowOptions) -> JsonLineRows<'a> {
         let text = text.strip_suffix(b"\n").unwrap_or(text);
         let lines = if text.is_empty() { Vec::new() } else { text.split(|&b| b == b'\n').collect() };
-        JsonLineRows { lines, columns }
+        JsonLineRows { lines, options }
     }
 
     fn values(&self, row: usize) -> Result<RowValues> {
@@ -122,19 +188,10 @@ impl<'a> JsonLineRows<'a> {
             return Err(Error::Input("empty line".into()));
         }
         let value = serde_json::from_slice(line).map_err(|e| Error::Input(format!("not valid JSON: {e}")))?;
-        let serde_json::Value::Object(mut object) = value else {
+        let serde_json::Value::Object(object) = value else {
             return Err(Error::Input("a row must be a JSON object".into()));
         };
-        let mut take = |name: &str| object.remove(name).map(|v| Value::from(minijinja::value::Serde(v)));
-        let names = &self.columns;
-        let body = match (take(&names.messages), take(&names.completion)) {
-            (Some(messages), _) => Body::Messages(messages),
-            (None, Some(completion)) => Body::PromptCompletion { prompt: take(&names.prompt), completion },
-            (None, None) => {
-                return Err(Error::Input(format!("the row has no '{}' field (nor '{}')", names.messages, names.completion)))
-            }
-        };
-        Ok(RowValues { body, tools: take(&names.tools) })
+        RowValues::from_object(&Value::from(minijinja::value::Serde(object)), &self.options)
     }
 }
 
@@ -144,24 +201,27 @@ impl Rows for JsonLineRows<'_> {
     }
 
     fn conversation(&self, row: usize) -> Result<Conversation> {
-        self.values(row)?.conversation()
+        self.values(row)?.conversation(&self.options)
     }
 }
 
-/// The columns of one chunk of an Arrow table: the body's and the tools'.
+/// The columns of one chunk of an Arrow table that its format reads, each with its field (for its type's
+/// extension metadata).
 pub struct ChunkColumns {
-    pub body: Body<ArrayRef>,
-    pub tools: Option<ArrayRef>,
+    pub format: Format,
+    pub columns: Vec<(Part, FieldRef, ArrayRef)>,
 }
 
 impl ChunkColumns {
     fn len(&self) -> usize {
-        self.body.main().len()
+        self.columns.first().map_or(0, |(_, _, column)| column.len())
     }
 
-    fn values(&self, row: usize) -> Result<RowValues> {
-        let cell = |column: &ArrayRef| value_at(column.as_ref(), row);
-        Ok(RowValues { body: self.body.try_map(cell)?, tools: self.tools.as_ref().map(cell).transpose()? })
+    fn values(&self, row: usize, keep_nulls: bool) -> Result<RowValues> {
+        let parts = self.columns.iter().map(|(part, field, column)| {
+            Ok((*part, field_value(field, column.as_ref(), row, keep_nulls)?))
+        });
+        Ok(RowValues { format: self.format, parts: parts.collect::<Result<_>>()? })
     }
 }
 
@@ -171,17 +231,18 @@ pub struct ArrowRows {
     /// Row number at which each chunk starts.
     starts: Vec<usize>,
     len: usize,
+    options: RowOptions,
 }
 
 impl ArrowRows {
-    pub fn new(chunks: Vec<ChunkColumns>) -> ArrowRows {
+    pub fn new(chunks: Vec<ChunkColumns>, options: RowOptions) -> ArrowRows {
         let mut starts = Vec::with_capacity(chunks.len());
         let mut len = 0;
         for chunk in &chunks {
             starts.push(len);
             len += chunk.len();
         }
-        ArrowRows { chunks, starts, len }
+        ArrowRows { chunks, starts, len, options }
     }
 }
 
@@ -192,12 +253,18 @@ impl Rows for ArrowRows {
 
     fn conversation(&self, row: usize) -> Result<Conversation> {
         let chunk = self.starts.partition_point(|&start| start <= row) - 1;
-        self.chunks[chunk].values(row - self.starts[chunk])?.conversation()
+        self.chunks[chunk].values(row - self.starts[chunk], self.options.keep_nulls)?.conversation(&self.options)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ListArray, StringArray, StructArray};
+    use arrow::buffer::OffsetBuffer;
+    use arrow::datatypes::{DataType, Field};
+
     use super::*;
     use crate::batch::{encode_rows, OnError};
     use crate::config::TokenizerFiles;
@@ -208,11 +275,17 @@ mod tests {
         Masker::from_files(&TokenizerFiles::read_dir(&dir).unwrap(), None).unwrap()
     }
 
+    fn json_rows(lines: &[serde_json::Value]) -> Vec<Result<Conversation>> {
+        let text = lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n");
+        let rows = JsonLineRows::new(text.as_bytes(), RowOptions::default());
+        (0..rows.len()).map(|row| rows.conversation(row)).collect()
+    }
+
     #[test]
     fn json_lines_are_rows_and_bad_lines_their_errors() {
         let text = b"{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]}\n\
                      \n{\"messages\": [\n[1, 2]\n{\"completion\": \"plain\"}\n{\"other\": 1}\n";
-        let rows = JsonLineRows::new(text, ColumnNames::default());
+        let rows = JsonLineRows::new(text, RowOptions::default());
         assert_eq!(rows.len(), 6);
         let batch = encode_rows(&demo_masker(), &rows, &RenderOptions::default(), OnError::Skip, 1).unwrap();
         let errors: Vec<(usize, String)> = batch.errors.iter().map(|e| (e.row, e.error.message().to_string())).collect();
@@ -221,26 +294,124 @@ mod tests {
         assert_eq!(errors[1].0, 2);
         assert!(errors[1].1.starts_with("not valid JSON: EOF while parsing"), "{}", errors[1].1);
         assert_eq!(errors[2], (3, "a row must be a JSON object".into()));
-        assert_eq!(errors[3], (5, "the row has no 'messages' field (nor 'completion')".into()));
+        assert_eq!(
+            errors[3],
+            (
+                5,
+                "expected a mapping with a 'messages' field (OpenAI / Hugging Face messages), or 'completion' \
+                 (prompt-completion), or 'conversations' (ShareGPT), 'instruction' and 'output' (Alpaca); the fields \
+                 are: other"
+                    .into()
+            )
+        );
+        assert_eq!(batch.formats, [(Format::Messages, 1), (Format::PromptCompletion, 1)]);
+    }
+
+    #[test]
+    fn every_format_becomes_the_same_messages() {
+        let messages = serde_json::json!([
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hi\nthere"},
+            {"role": "assistant", "content": "Hello"},
+            {"role": "user", "content": "Bye"},
+            {"role": "assistant", "content": "Ciao"},
+        ]);
+        let rows = json_rows(&[
+            serde_json::json!({"messages": messages}),
+            serde_json::json!({"conversations": [
+                {"from": "system", "value": "Be brief."}, {"from": "human", "value": "Hi\nthere"},
+                {"from": "gpt", "value": "Hello"}, {"from": "human", "value": "Bye"}, {"from": "gpt", "value": "Ciao"},
+            ]}),
+            serde_json::json!({"system": "Be brief.", "conversations": [
+                {"role": "user", "content": "Hi\nthere"}, {"role": "assistant", "content": "Hello"},
+                {"role": "human", "content": "Bye"}, {"role": "model", "content": "Ciao"},
+            ]}),
+            serde_json::json!({"system": "Be brief.", "instruction": "Bye", "input": "", "output": "Ciao",
+                               "history": [["Hi\nthere", "Hello"]]}),
+            serde_json::json!({"system": "Be brief.", "history": [["Hi", "Hello"]], "instruction": "Bye", "input": null, "output": "Ciao"}),
+        ]);
+        let expected = rows[0].as_ref().unwrap().messages.to_string();
+        for (index, row) in rows.iter().enumerate().skip(1).take(3) {
+            assert_eq!(row.as_ref().unwrap().messages.to_string(), expected, "row {index}");
+        }
+        assert_eq!(rows[3].as_ref().unwrap().format, Format::Alpaca);
+        let alpaca = json_rows(&[serde_json::json!({"instruction": "Translate", "input": "chat", "output": "cat"})]);
+        let alpaca = alpaca[0].as_ref().unwrap();
+        assert_eq!(alpaca.messages.to_string(), "[{'role': 'user', 'content': 'Translate\\nchat'}, {'role': 'assistant', 'content': 'cat'}]");
+    }
+
+    #[test]
+    fn malformed_rows_of_each_format_are_input_errors() {
+        let rows = json_rows(&[
+            serde_json::json!({"instruction": "x", "output": null}),
+            serde_json::json!({"instruction": 3, "output": "y"}),
+            serde_json::json!({"instruction": "x", "output": "y", "history": [["only a query"]]}),
+            serde_json::json!({"conversations": [{"from": "gpt"}], "system": 1}),
+            serde_json::json!({"messages": [{"role": "user", "content": "x"}], "chat_template_kwargs": [1]}),
+        ]);
+        let errors: Vec<String> = rows.iter().map(|r| r.as_ref().unwrap_err().message().to_string()).collect();
+        assert_eq!(errors[0], "the output is missing (null)");
+        assert_eq!(errors[1], "field 'instruction' must be a string, got number");
+        assert!(errors[2].starts_with("history 0: expected a [query, response] pair of strings"), "{}", errors[2]);
+        assert_eq!(errors[3], "field 'system' must be a string, got number");
+        assert_eq!(errors[4], "chat_template_kwargs must be a mapping of template variables, got sequence");
+    }
+
+    #[test]
+    fn a_rows_template_variables_are_read() {
+        let rows = json_rows(&[serde_json::json!({
+            "messages": [{"role": "user", "content": "x"}], "chat_template_kwargs": {"enable_thinking": false}
+        })]);
+        let kwargs = &rows[0].as_ref().unwrap().template_kwargs;
+        assert_eq!(kwargs.len(), 1);
+        assert_eq!((kwargs[0].0.as_str(), kwargs[0].1.is_true()), ("enable_thinking", false));
     }
 
     #[test]
     fn arrow_prompt_completion_cells_are_plain_text_and_a_null_prompt_is_empty() {
         use crate::conversation::PlainText;
-        use arrow::array::StringArray;
-        use std::sync::Arc;
+        let field = |name: &str| Arc::new(Field::new(name, DataType::Utf8, true));
         let chunk = || ChunkColumns {
-            body: Body::PromptCompletion {
-                prompt: Some(Arc::new(StringArray::from(vec![Some("Q: 2+2?"), None])) as ArrayRef),
-                completion: Arc::new(StringArray::from(vec![" 4", "[1]"])),
-            },
-            tools: None,
+            format: Format::PromptCompletion,
+            columns: vec![
+                (Part::Prompt, field("prompt"), Arc::new(StringArray::from(vec![Some("Q: 2+2?"), None])) as ArrayRef),
+                (Part::Completion, field("completion"), Arc::new(StringArray::from(vec![" 4", "[1]"]))),
+            ],
         };
-        let rows = ArrowRows::new(vec![chunk(), chunk()]);
+        let rows = ArrowRows::new(vec![chunk(), chunk()], RowOptions::default());
         assert_eq!(rows.len(), 4);
         let plain = |row| rows.conversation(row).unwrap().plain.unwrap();
         assert_eq!(plain(2), PlainText { prompt: "Q: 2+2?".into(), completion: " 4".into() });
         // Text is never parsed as JSON.
         assert_eq!(plain(3), PlainText { prompt: "".into(), completion: "[1]".into() });
+    }
+
+    #[test]
+    fn arrow_json_messages_are_parsed_and_struct_nulls_dropped() {
+        // `datasets` 5: list<extension<arrow.json>>, each message its JSON text.
+        let json_item = Field::new("item", DataType::Utf8, true)
+            .with_metadata([("ARROW:extension:name".to_string(), "arrow.json".to_string())].into());
+        let texts = StringArray::from(vec![r#"{"role": "user", "content": "hi", "x": null}"#, r#"{"role": "assistant", "content": "yo"}"#]);
+        let messages = ListArray::new(Arc::new(json_item), OffsetBuffer::from_lengths([2]), Arc::new(texts), None);
+        // Tools as structs whose fields other rows needed: null where this row has none.
+        let name: ArrayRef = Arc::new(StringArray::from(vec!["f"]));
+        let description: ArrayRef = Arc::new(StringArray::from(vec![None::<&str>]));
+        let tool = StructArray::from(vec![
+            (Arc::new(Field::new("name", DataType::Utf8, true)), name),
+            (Arc::new(Field::new("description", DataType::Utf8, true)), description),
+        ]);
+        let tools = ListArray::new(Arc::new(Field::new("item", tool.data_type().clone(), true)), OffsetBuffer::from_lengths([1]), Arc::new(tool), None);
+        let chunk = |keep_nulls| {
+            let columns = vec![
+                (Part::Messages, Arc::new(Field::new("messages", messages.data_type().clone(), true)), Arc::new(messages.clone()) as ArrayRef),
+                (Part::Tools, Arc::new(Field::new("tools", tools.data_type().clone(), true)), Arc::new(tools.clone()) as ArrayRef),
+            ];
+            ArrowRows::new(vec![ChunkColumns { format: Format::Messages, columns }], RowOptions { keep_nulls, ..Default::default() })
+        };
+        let conversation = chunk(false).conversation(0).unwrap();
+        // An explicit null in JSON text is data (transformers renders it); top-level message nulls are dropped.
+        assert_eq!(conversation.messages.to_string(), "[{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'content': 'yo'}]");
+        assert_eq!(conversation.tools.unwrap().to_string(), "[{'name': 'f'}]");
+        assert_eq!(chunk(true).conversation(0).unwrap().tools.unwrap().to_string(), "[{'name': 'f', 'description': None}]");
     }
 }

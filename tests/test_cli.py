@@ -143,14 +143,19 @@ def malformed_file(tmp_path):
 
 def test_prepare_skips_malformed_rows_and_counts_them(tmp_path, capsys):
     out = tmp_path / "out.parquet"
-    assert main(["prepare", str(malformed_file(tmp_path)), "-o", str(out), "--tokenizer", str(DEMO_DIR)]) == 0
-    printed = capsys.readouterr().out
+    # 3 of 6 rows fail: more than the default --max-error-rate (1%), so the exit code is 1, after the summary.
+    assert main(["prepare", str(malformed_file(tmp_path)), "-o", str(out), "--tokenizer", str(DEMO_DIR)]) == 1
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "3 of 6 rows failed (50.0%)" in captured.err
     assert pq.read_table(out).num_rows == 3
     assert "rows in:        6" in printed and "rows out:       3" in printed
     assert "errors:         3" in printed and "dropped:        3" in printed
     assert "bad.jsonl: row 1: InputError: not valid JSON" in printed
     assert "bad.jsonl: row 3: InputError: message 0: field 'role' is missing" in printed
     assert "bad.jsonl: row 4: UntrainableError" in printed
+    args = ["prepare", str(malformed_file(tmp_path)), "-o", str(out), "--tokenizer", str(DEMO_DIR), "--max-error-rate", "0.5"]
+    assert main(args) == 0
 
 
 def test_prepare_raise_names_the_row(tmp_path, capsys):
@@ -165,7 +170,8 @@ def test_prepare_raise_names_the_row(tmp_path, capsys):
 def test_prepare_an_empty_input_writes_an_empty_file(tmp_path):
     (tmp_path / "empty.jsonl").write_text("")
     out = tmp_path / "o.parquet"
-    assert main(["prepare", str(tmp_path / "empty.jsonl"), "-o", str(out), "--tokenizer", str(DEMO_DIR)]) == 0
+    # No row written: exit code 1 (the file is written all the same).
+    assert main(["prepare", str(tmp_path / "empty.jsonl"), "-o", str(out), "--tokenizer", str(DEMO_DIR)]) == 1
     table = pq.read_table(out)
     assert table.num_rows == 0 and table.schema.names == ["input_ids", "labels", "num_tokens", "num_trained_tokens"]
 

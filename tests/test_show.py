@@ -317,13 +317,14 @@ def test_show_selects_rows_from_a_stream(demo):
     assert re.findall(r"^row (\d+):", out.getvalue(), re.MULTILINE) == ["1", "4"]
     assert consumed == [0, 1, 2, 3, 4]  # stops reading after the last wanted row
     assert show(masker, rows, indices=parse_rows("45:"), color=False, out=io.StringIO()) == len(rows) - 45
-    assert show(masker, rows, indices=parse_rows("100"), color=False, out=io.StringIO()) == 0
+    assert show(masker, rows, indices=parse_rows("100:101"), color=False, out=io.StringIO()) == 0
 
 
 @pytest.mark.parametrize(
     "spec, expected",
     [
-        ("3", range(3, 4)),
+        ("3", range(3)),  # the first 3 rows
+        ("3:4", range(3, 4)),
         ("0:5", range(5)),
         (" 2 : 4 ", range(2, 4)),
         (":2", range(2)),

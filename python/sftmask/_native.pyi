@@ -1,7 +1,7 @@
 """Type stubs of the Rust extension module."""
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -17,7 +17,7 @@ class UntrainableError(SftmaskError): ...
 
 # Policy options, as `Masker.from_dir(policy=...)` and the `policy=` of the encode functions take them:
 # {"mode": "auto" | "generation" | "turns", "roles_to_train": list[str], "train_end_of_turn": bool,
-#  "train_last_turn_only": bool, "train_field": str | None, "max_length": int | None,
+#  "train_last_turn_only": bool, "train_field": str | list[str] | None, "max_length": int | None,
 #  "truncation": "keep_start" | "keep_end" | "drop", "sanitize_control_tokens": bool}; any subset, the rest from
 #  the masker's policy.
 Policy = Mapping[str, Any]
@@ -64,22 +64,31 @@ class Masker:
         completion: str | Sequence[Mapping[str, Any]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
+FORMATS: list[str]  # "messages", "conversations", "alpaca", "prompt_completion", in the order they are tried
+
+class ColumnNames(TypedDict):
+    messages: str
+    tools: str
+    prompt: str
+    completion: str
+
+class ReadOptions(TypedDict):
+    format: Literal["messages", "conversations", "alpaca", "prompt_completion"] | None
+    columns: ColumnNames
+    role_map: list[tuple[str, str]]
+    keep_nulls: bool
+
 class BatchOptions(TypedDict):
-    on_error: str
+    on_error: Literal["raise", "skip", "null"]
     threads: int | None
     template_kwargs: Mapping[str, Any] | None
     policy: Policy | None
+    rows: ReadOptions
 
-def encode_batch_jsonl(masker: Masker, text: bytes, columns: Mapping[str, str], options: BatchOptions) -> pa.RecordBatch: ...
-def encode_batch_arrow(masker: Masker, data: Any, columns: Mapping[str, str], options: BatchOptions) -> pa.RecordBatch: ...
-def encode_batch_objects(
-    masker: Masker,
-    options: BatchOptions,
-    messages: list[Any] | None = None,
-    tools: list[Any] | None = None,
-    prompt: list[Any] | None = None,
-    completion: list[Any] | None = None,
-) -> pa.RecordBatch: ...
+# Rows: JSON Lines text (bytes), an Arrow table or record batch, a dict of columns, or a list of row mappings.
+def encode_batch(masker: Masker, data: Any, options: BatchOptions) -> pa.RecordBatch: ...
+def read_conversations(data: Any, rows: ReadOptions) -> list[tuple[str, str] | None]: ...
+def format_columns(columns: ColumnNames) -> list[str]: ...
 
 def pack_tokens(
     input_ids: np.ndarray,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import sftmask
+from sftmask.masker import FORMATS
+from sftmask.prepare import MAX_ERROR_RATE
 
 DEMO_DATA = sftmask.DEMO_DIR / "conversations.jsonl"
 
@@ -21,11 +25,21 @@ def _use_demo(args: argparse.Namespace) -> None:
         raise _UsageError(f"{args.command} needs INPUT files and --tokenizer (or --demo)")
 
 
+#: The policy options the command line sets, by their `Masker` names; None where not given (the default applies).
+_POLICY_ARGS = ("mode", "roles_to_train", "train_end_of_turn", "train_last_turn_only", "train_field", "max_length",
+                "truncation", "sanitize_control_tokens")
+
+
 def _masker(args: argparse.Namespace) -> sftmask.Masker:
-    policy = {"max_length": args.max_length} if getattr(args, "max_length", None) else {}
-    if getattr(args, "truncation", None):
-        policy["truncation"] = args.truncation
+    policy = {name: getattr(args, name) for name in _POLICY_ARGS if getattr(args, name, None) is not None}
     return sftmask.Masker.from_pretrained(args.tokenizer, chat_template=args.chat_template, **policy)
+
+
+def _row_options(args: argparse.Namespace) -> dict:
+    """How rows are read, and the template variables: options of `encode_batch` (and `check`, `prepare`)."""
+    options = dict(format=args.format, role_map=args.role_map, keep_nulls=args.keep_nulls,
+                   messages_column=args.messages_column)
+    return {**options, **dict(args.template_var)}
 
 
 def _prepare(args: argparse.Namespace) -> int:
@@ -37,11 +51,15 @@ def _prepare(args: argparse.Namespace) -> int:
         raise _UsageError("prepare needs -o OUTPUT")
     masker = _masker(args)
     summary = prepare(
-        masker, args.inputs, output, pack_length=args.pack, on_error=args.on_error, chunk_rows=args.chunk_rows,
-        threads=args.threads,
+        masker, args.inputs, output, pack_length=args.pack, overflow=args.overflow, on_error=args.on_error,
+        chunk_rows=args.chunk_rows, threads=args.threads, split=args.split, **_row_options(args),
     )
     print(summary.format())
     print(f"wrote {output}")
+    failure = summary.failure(args.max_error_rate)
+    if failure:
+        print(f"sftmask: prepare failed: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -52,9 +70,14 @@ def _show(args: argparse.Namespace) -> int:
     if len(args.inputs) != 1:
         raise _UsageError("show reads one INPUT")
     masker = _masker(args)
-    show(masker, _iter_rows(args.inputs[0]), indices=parse_rows(args.rows), html=args.html)
+    indices = parse_rows(args.rows)
+    shown = show(masker, _iter_rows(args.inputs[0], args.split), indices=indices, html=args.html, **_row_options(args))
     if args.html:
         print(f"wrote {args.html}", file=sys.stderr)
+    wanted = len(indices) if not isinstance(indices, range) or indices.stop != sys.maxsize else None
+    if wanted is not None and shown < wanted:
+        print(f"sftmask: showed {shown} of the {wanted} rows asked for: {args.inputs[0]} has fewer rows", file=sys.stderr)
+        return 0 if shown else 1
     return 0
 
 
@@ -63,7 +86,7 @@ def _check(args: argparse.Namespace) -> int:
 
     _use_demo(args)
     masker = _masker(args)
-    report = check(masker, args.inputs, limit=args.limit, threads=args.threads)
+    report = check(masker, args.inputs, limit=args.limit, threads=args.threads, split=args.split, **_row_options(args))
     print(report.format())
     if args.html:
         with open(args.html, "w", encoding="utf-8") as f:
@@ -72,31 +95,95 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _iter_rows(path: str) -> Iterator[dict]:
-    """The rows of a file, one at a time (`show` stops reading after the last row it shows)."""
+def _iter_rows(path: str, split: str | None = None) -> Iterator[Any]:
+    """The rows of a file, one at a time, each as `encode_batch` reads it (`show` stops reading after the last row
+    it shows): a JSON Lines line, a one-row table, or a row mapping."""
     from sftmask.sources import JsonLines, read_chunks
 
-    for chunk in read_chunks([Path(path)], 1024):
+    for chunk in read_chunks([Path(path)], 1024, split=split):
         data = chunk.data
-        if isinstance(data, dict):
-            yield from (dict(zip(data, values)) for values in zip(*data.values()))
-        elif isinstance(data, JsonLines):
-            yield from data  # a line that is not JSON comes as None, which `show` reports as that row's error
+        if isinstance(data, JsonLines):
+            yield from (JsonLines(line, 1) for line in data.lines())
+        elif isinstance(data, list):
+            yield from data
         else:
-            yield from data.to_pylist()
+            yield from (data.slice(i, 1) for i in range(data.num_rows))
 
 
 class _UsageError(Exception):
     pass
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value} (leave the option out to turn it off)")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {value}")
+    return value
+
+
+def _pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _template_var(text: str) -> tuple[str, Any]:
+    """KEY=VALUE, the value read as JSON when it is JSON (`false`, `3`, `["a"]`), else as a string."""
+    key, value = _pair(text)
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def _add_masker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokenizer", help="tokenizer directory or hub id")
     parser.add_argument("--chat-template", help="a .jinja file (or template text) replacing the tokenizer's")
-    parser.add_argument("--max-length", type=int, help="at most this many tokens per row")
-    parser.add_argument("--truncation", choices=["keep_start", "keep_end", "drop"], help="how --max-length cuts")
-    parser.add_argument("--threads", type=int, help="encoding threads (default: every core)")
+    parser.add_argument("--threads", type=_positive, help="encoding threads (default: every core)")
     parser.add_argument("--demo", action="store_true", help="use the tokenizer and conversations shipped with sftmask")
+    rows = parser.add_argument_group("reading rows")
+    rows.add_argument("--format", choices=FORMATS,
+                      help="force a dataset format (default: recognised by the columns, tried in this order)")
+    rows.add_argument("--role-map", type=_pair, action="append", default=[], metavar="FROM=TO",
+                      help="map a role name (repeatable); human, gpt, model, bot, observation are mapped already")
+    rows.add_argument("--messages-column", default="messages", help="the column of messages (default: messages)")
+    rows.add_argument("--keep-nulls", action="store_true",
+                      help="keep null fields of Arrow structs as None (default: dropped as absent)")
+    rows.add_argument("--split", help="the split of a saved DatasetDict or hub dataset (splits are never merged)")
+    rows.add_argument("--template-var", type=_template_var, action="append", default=[], metavar="KEY=VALUE",
+                      help="a template variable (repeatable; VALUE read as JSON when it is, e.g. enable_thinking=false)")
+    policy = parser.add_argument_group("training policy (default: the masker's)")
+    policy.add_argument("--mode", choices=["auto", "generation", "turns"], help="how trained text is found")
+    policy.add_argument("--roles-to-train", type=_names, metavar="ROLES", help="comma-separated roles (default: assistant)")
+    policy.add_argument("--train-end-of-turn", action=argparse.BooleanOptionalAction, default=None,
+                        help="train the end-of-turn tokens of trained turns (default: yes)")
+    policy.add_argument("--train-last-turn-only", action="store_true", default=None,
+                        help="train only the last message the other rules select")
+    policy.add_argument("--train-field", type=lambda t: _names(t) or [], metavar="FIELDS",
+                        help="comma-separated message fields overriding the role rule, first present wins "
+                             "(default: train,weight; '' for none)")
+    policy.add_argument("--max-length", type=_positive, help="at most this many tokens per row")
+    policy.add_argument("--truncation", choices=["keep_start", "keep_end", "drop"], help="how --max-length cuts")
+    policy.add_argument("--sanitize-control-tokens", action="store_true", default=None,
+                        help="encode special tokens spelled inside messages as plain text")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,22 +195,27 @@ def main(argv: list[str] | None = None) -> int:
     prepare.add_argument("inputs", nargs="*", metavar="INPUT", help="JSONL, JSON, Parquet files or saved datasets directories")
     prepare.add_argument("-o", "--output", help="the Parquet file to write")
     _add_masker_options(prepare)
-    prepare.add_argument("--pack", type=int, metavar="N", help="pack rows into sequences of N tokens (best-fit decreasing)")
+    prepare.add_argument("--pack", type=_positive, metavar="N", help="pack rows into sequences of N tokens (best-fit decreasing)")
+    prepare.add_argument("--overflow", choices=["truncate", "split", "drop"], default="truncate",
+                         help="with --pack, a sequence longer than N is cut, split or dropped (default: truncate)")
     prepare.add_argument("--on-error", choices=["skip", "raise"], default="skip", help="what a bad row does (default: skip, counted)")
-    prepare.add_argument("--chunk-rows", type=int, default=8192, help="rows per chunk and Parquet row group")
+    prepare.add_argument("--max-error-rate", type=_rate, default=MAX_ERROR_RATE, metavar="SHARE",
+                         help=f"exit with 1 when more than this share of rows fail (default: {MAX_ERROR_RATE})")
+    prepare.add_argument("--chunk-rows", type=_positive, default=8192, help="rows per chunk and Parquet row group")
     prepare.set_defaults(run=_prepare)
 
     show = commands.add_parser("show", help="print conversations with their trained tokens highlighted")
     show.add_argument("inputs", nargs="*", metavar="INPUT")
     _add_masker_options(show)
-    show.add_argument("--rows", default="0:3", help="rows to show: N, A:B or a comma list (default 0:3)")
+    show.add_argument("--rows", default="3",
+                      help="rows to show: N (the first N), A:B (rows A to B-1), or a comma list of row numbers (default 3)")
     show.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
     show.set_defaults(run=_show)
 
     check = commands.add_parser("check", help="find masking bugs; exit code 1 when one is found")
     check.add_argument("inputs", nargs="*", metavar="INPUT")
     _add_masker_options(check)
-    check.add_argument("--limit", type=int, help="check only the first N rows")
+    check.add_argument("--limit", type=_positive, help="check only the first N rows")
     check.add_argument("--html", metavar="FILE", help="also write the report as a self-contained HTML page")
     check.set_defaults(run=_check)
 

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sftmask.masker import Masker
+from sftmask import _native
+from sftmask.masker import READ_OPTIONS, Masker, native_rows, read_options
 from sftmask.report import BatchReport
 from sftmask.progress import Progress
 from sftmask.sources import Chunk, JsonLines, input_size, read_chunks
@@ -38,7 +39,7 @@ PROBLEM, NOTE = "problem", "note"
 class Finding:
     code: str
     """`no_trained_tokens`, `encode_errors`, `role_leakage`, `end_of_turn_untrained`, `special_tokens_in_content`,
-    `truncation_cuts_trained_tokens`, `no_generation_tags`, `not_checked`."""
+    `truncation_cuts_trained_tokens`, `no_generation_tags`, `not_checked`, `no_rows`."""
     severity: str
     """`"problem"` (fails the check) or `"note"`."""
     description: str
@@ -157,13 +158,17 @@ def check(
     chunk_rows: int = 4096,
     threads: int | None = None,
     progress: bool | None = None,
+    split: str | None = None,
     **options: Any,
 ) -> CheckReport:
     """Checks what `masker` would train on `data` and reports each symptom of a masking bug with counts and
     example rows. `data` is a file path or a list of paths (JSONL, JSON, Parquet, saved `datasets` directory), or
-    anything `encode_batch` takes. `limit` checks only the first rows. `options` are policy options and template
-    variables, as for `encode_batch`. `progress` defaults to a bar on standard error when it is a terminal.
+    anything `encode_batch` takes, in any format `encode_batch` recognises. `limit` checks only the first rows.
+    `options` are those of `encode_batch`: how rows are read (`format`, `role_map`, column names, ...), policy
+    options and template variables. `progress` defaults to a bar on standard error when it is a terminal. No row
+    to check at all is a problem.
     """
+    read = {k: options.pop(k) for k in READ_OPTIONS if k in options}
     policy = {**masker.policy, **{k: v for k, v in options.items() if k in masker.policy}}
     report = CheckReport(findings=_new_findings(masker, policy))
     special = masker.special_tokens
@@ -172,17 +177,23 @@ def check(
     paths = _paths(data)
     bar = Progress(input_size(paths) if paths else 0, enabled=progress)
     bytes_done = 0
+    columns = _native.format_columns(read_options(**read)["columns"])
+    chunks = read_chunks(paths, chunk_rows, columns=columns, split=split) if paths else None
     try:
-        for chunk in read_chunks(paths, chunk_rows) if paths else [Chunk("data", data, range(_row_count(data)), 0)]:
+        for chunk in chunks or [Chunk("data", data, range(_row_count(data)), 0)]:
             if limit is not None and report.rows >= limit:
                 break
             if limit is not None and len(chunk.row_numbers) > limit - report.rows:
                 chunk = _head(chunk, limit - report.rows)
-            tokens = _check_chunk(masker, chunk, report, policy, options, special_pattern, special_ids, threads)
+            tokens = _check_chunk(masker, chunk, report, policy, options, read, special_pattern, special_ids, threads)
             bytes_done = chunk.bytes_done
             bar.update(len(chunk.row_numbers), tokens, bytes_done)
     finally:
         bar.close(bytes_done)
+    if report.rows == 0:
+        empty = Finding("no_rows", PROBLEM, "no rows to check: the input is empty", about_rows=False)
+        empty.count = 1
+        report.findings.insert(0, empty)
     return report
 
 
@@ -216,30 +227,11 @@ def _head(chunk: Chunk, n: int) -> Chunk:
     return Chunk(chunk.source, data, chunk.row_numbers[:n], chunk.bytes_done)
 
 
-def _messages_of(data: Any) -> list[Any] | None:
-    """The messages column as Python lists, or None for prompt-completion rows."""
-    if isinstance(data, JsonLines):
-        rows = list(data)
-        if not any(isinstance(row, Mapping) and "messages" in row for row in rows):
-            return None
-        column = [row.get("messages") if isinstance(row, Mapping) else None for row in rows]
-    elif isinstance(data, Mapping):
-        column = data.get("messages")
-    elif isinstance(data, list):
-        column = [row.get("messages") if isinstance(row, Mapping) else None for row in data]
-    else:
-        table = data if isinstance(data, (pa.Table, pa.RecordBatch)) else pa.table(data)
-        column = table.column("messages").to_pylist() if "messages" in table.schema.names else None
-    if column is None:
-        return None
-    return [_parse(m) if isinstance(m, str) else m for m in column]
-
-
-def _parse(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:  # encoding reports the row as an error already
-        return None
+def _messages_of(data: Any, read: Mapping[str, Any]) -> list[Any]:
+    """Each row's messages as sftmask renders them, whatever the row's format: None for a prompt-completion row
+    (its prompt's turns are not located separately) and for a row that cannot be read (encoding reports it)."""
+    conversations = _native.read_conversations(native_rows(data), read_options(**read))
+    return [json.loads(c[1]) if c is not None and c[0] != "prompt_completion" else None for c in conversations]
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -263,14 +255,15 @@ def _rows(batch: pa.RecordBatch, name: str) -> list[np.ndarray | None]:
     return [values[offsets[i] : offsets[i + 1]] if valid[i] else None for i in range(len(column))]
 
 
-def _check_chunk(masker, chunk, report, policy, options, special_pattern, special_ids, threads) -> int:
+def _check_chunk(masker, chunk, report, policy, options, read, special_pattern, special_ids, threads) -> int:
     """Checks one chunk into `report`; returns its number of tokens."""
     def where(i: int) -> str:
         return f"{chunk.source}: row {chunk.row_numbers[i]}"
 
     def encode(**overrides: Any) -> pa.RecordBatch:
         # Without max_length: truncation is judged on the whole row, and turns are compared token by token.
-        return masker.encode_batch(chunk.data, on_error="null", threads=threads, **{**options, **overrides, "max_length": None})
+        options_now = {**options, **overrides, "max_length": None}
+        return masker.encode_batch(chunk.data, on_error="null", threads=threads, **read, **options_now)
 
     actual = encode()
     errors, untrainable = report.finding("encode_errors"), report.finding("no_trained_tokens")
@@ -281,10 +274,10 @@ def _check_chunk(masker, chunk, report, policy, options, special_pattern, specia
 
     ids, labels = _rows(actual, "input_ids"), _rows(actual, "labels")
     _count_lengths(report, chunk.source, ids, labels)
-    messages = _messages_of(chunk.data)
+    messages = _messages_of(chunk.data, read)
     _check_special_tokens(messages, special_pattern, report.finding("special_tokens_in_content"), where)
     _check_truncation(labels, policy, report.finding("truncation_cuts_trained_tokens"), where)
-    if messages is not None:  # prompt-completion rows: the prompt's turns are not located separately
+    if any(m is not None for m in messages):
         _check_turns(masker, encode, messages, ids, labels, policy, special_ids, report, where)
     return sum(len(row) for row in ids if row is not None)
 
@@ -306,11 +299,14 @@ def _check_turns(masker, encode, messages, ids, labels, policy, special_ids, rep
     roles = {m.get("role") for conversation in messages if conversation for m in conversation if isinstance(m, Mapping)}
     read_roles = sorted(roles - trained_roles - {None})
     turns = dict(mode="turns", train_last_turn_only=False, train_field=None)
-    trained_turns = _rows(encode(**turns, roles_to_train=sorted(trained_roles), train_end_of_turn=True), "labels")
+    # The turns the policy trains (a message's `train` / `weight` field included): their ends must be trained.
+    trained_turns = encode(**{**turns, "train_field": policy["train_field"]}, roles_to_train=sorted(trained_roles),
+                           train_end_of_turn=True)
+    trained_turns = _rows(trained_turns, "labels")
     read_turns = _rows(encode(**turns, roles_to_train=read_roles, train_end_of_turn=False), "labels") if read_roles else None
     leakage, eot, unchecked = (report.finding(c) for c in ("role_leakage", "end_of_turn_untrained", "not_checked"))
     for i, (row_ids, row_labels) in enumerate(zip(ids, labels)):
-        if row_ids is None:
+        if row_ids is None or messages[i] is None:  # prompt-completion rows: the prompt's turns are not located
             continue
         trained = row_labels != IGNORE_INDEX
         assistant = trained_turns[i]
@@ -330,7 +326,7 @@ def _check_turns(masker, encode, messages, ids, labels, policy, special_ids, rep
 
 
 def _check_special_tokens(messages, pattern, finding: Finding, where) -> None:
-    if messages is None or pattern is None:
+    if pattern is None:
         return
     for i, conversation in enumerate(messages):
         found = next((m.group() for text in _strings(conversation) for m in [pattern.search(text)] if m), None)

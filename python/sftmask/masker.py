@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from sftmask import _native
-from sftmask._native import ConfigError, InputError
+from sftmask._native import ConfigError
 from sftmask.sources import JsonLines
 
 # Files a tokenizer directory needs; the hub download fetches only these.
@@ -51,15 +51,6 @@ def _resolve_directory(name_or_path: str | os.PathLike, revision: str | None) ->
         raise ConfigError(f"could not download the tokenizer {name_or_path!r} from the Hub: {exc}") from exc
 
 
-def _split_conversation(messages: Any, tools: Any) -> tuple[Any, Any]:
-    """Accepts a list of messages, or a dataset row `{"messages": [...], "tools": [...]}`."""
-    if isinstance(messages, Mapping) and "messages" in messages:
-        if tools is None:
-            tools = messages.get("tools")
-        messages = messages["messages"]
-    return messages, tools
-
-
 class _Unset:
     """Marks a policy option not given to a call: the masker's own value applies."""
 
@@ -75,7 +66,7 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "roles_to_train": ("assistant",),
     "train_end_of_turn": True,
     "train_last_turn_only": False,
-    "train_field": "train",
+    "train_field": ("train", "weight"),
     "max_length": None,
     "truncation": "keep_start",
     "sanitize_control_tokens": False,
@@ -84,7 +75,38 @@ POLICY_DEFAULTS: dict[str, Any] = {
 
 def _native_policy(options: Mapping[str, Any]) -> dict[str, Any]:
     """Policy options as the native layer takes them (lists, not tuples)."""
-    return {k: list(v) if k == "roles_to_train" and not isinstance(v, str) else v for k, v in options.items()}
+    lists = ("roles_to_train", "train_field")
+    return {k: list(v) if k in lists and v is not None and not isinstance(v, str) else v for k, v in options.items()}
+
+
+#: The dataset formats rows are recognised in, by their columns (see `Masker.encode_batch`).
+FORMATS: tuple[str, ...] = tuple(_native.FORMATS)
+
+
+#: The options of `encode_batch` that say how rows are read (the others are policy options and template variables).
+READ_OPTIONS = ("format", "role_map", "keep_nulls", "messages_column", "tools_column", "prompt_column", "completion_column")
+
+
+def read_options(
+    *,
+    format: str | None = None,
+    role_map: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+    keep_nulls: bool = False,
+    messages_column: str = "messages",
+    tools_column: str = "tools",
+    prompt_column: str = "prompt",
+    completion_column: str = "completion",
+) -> dict[str, Any]:
+    """How rows are read, as the native layer takes it."""
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)} (or None to detect it), got {format!r}")
+    pairs = list(role_map.items()) if isinstance(role_map, Mapping) else list(role_map or [])
+    return dict(
+        format=format,
+        columns=dict(messages=messages_column, tools=tools_column, prompt=prompt_column, completion=completion_column),
+        role_map=[(str(a), str(b)) for a, b in pairs],
+        keep_nulls=bool(keep_nulls),
+    )
 
 
 class Masker:
@@ -103,8 +125,9 @@ class Masker:
     - `roles_to_train`: the roles whose messages are trained (default `("assistant",)`).
     - `train_end_of_turn`: whether the end-of-turn tokens closing a trained turn are trained (default True).
     - `train_last_turn_only`: train only the last message the other rules select.
-    - `train_field`: a message field (`true`/`false`, or a weight `1`/`0`) overriding the role rule for that
-      message; `None` to ignore such fields (default `"train"`).
+    - `train_field`: message fields (`true`/`false`, or a weight `1`/`0`) overriding the role rule for that
+      message, the first present one deciding; `None` to ignore such fields (default `("train", "weight")`:
+      sftmask's `train`, then OpenAI's fine-tuning `weight`).
     - `max_length`, `truncation`: at most `max_length` tokens, keeping the start (`"keep_start"`), the end
       (`"keep_end"`), or refusing longer rows (`"drop"`).
     - `sanitize_control_tokens`: encode control tokens spelled inside the data (`<|im_start|>` in a message) as
@@ -144,7 +167,7 @@ class Masker:
         roles_to_train: Sequence[str] = ("assistant",),
         train_end_of_turn: bool = True,
         train_last_turn_only: bool = False,
-        train_field: str | None = "train",
+        train_field: str | Sequence[str] | None = ("train", "weight"),
         max_length: int | None = None,
         truncation: str = "keep_start",
         sanitize_control_tokens: bool = False,
@@ -209,9 +232,9 @@ class Masker:
     ) -> str:
         """The text the chat template renders, identical to `tokenizer.apply_chat_template(..., tokenize=False)`.
 
-        Extra keyword arguments (`enable_thinking=False`, ...) become template variables.
+        `messages` is a list of messages or a dataset row in any format `encode_batch` recognises. Extra keyword
+        arguments (`enable_thinking=False`, ...) become template variables.
         """
-        messages, tools = _split_conversation(messages, tools)
         return self._native.render(messages, tools, add_generation_prompt, template_kwargs)
 
     def render_with_spans(
@@ -222,7 +245,6 @@ class Masker:
         **template_kwargs: Any,
     ) -> tuple[str, list[tuple[int, int]]]:
         """The rendered text and the `(start, end)` character spans produced inside `{% generation %}` blocks."""
-        messages, tools = _split_conversation(messages, tools)
         return self._native.render_spans(messages, tools, False, template_kwargs)
 
     def encode(
@@ -245,8 +267,9 @@ class Masker:
     ) -> dict[str, np.ndarray]:
         """Renders, tokenizes and labels one row.
 
-        The row is a list of messages, a dataset row `{"messages": [...], "tools": [...]}`, or a prompt-completion
-        row, given as `prompt=` and `completion=` or as a mapping with those keys. In a prompt-completion row only
+        The row is a list of messages, a dataset row in any format `encode_batch` recognises (`{"messages": [...],
+        "tools": [...]}`, ShareGPT, Alpaca, ...), or a prompt-completion row, given as `prompt=` and `completion=` or
+        as a mapping with those keys. In a prompt-completion row only
         the completion is trained. Each part is a list of messages or a string: a string beside messages is one
         user (prompt) or assistant (completion) message; two strings are plain text, encoded without the chat
         template as `prompt + completion` (plus the EOS token when `train_end_of_turn`, as TRL does). A missing or
@@ -272,16 +295,11 @@ class Masker:
             )
             if value is not _UNSET
         }
-        if isinstance(messages, Mapping) and "completion" in messages and "messages" not in messages:
-            prompt, completion = messages.get("prompt"), messages["completion"]
-            tools = messages.get("tools") if tools is None else tools
-            messages = None
         if completion is None:
             if prompt is not None:
                 raise TypeError("prompt= needs completion=")
             if messages is None:
                 raise TypeError("encode() needs messages, or prompt= and completion=")
-            messages, tools = _split_conversation(messages, tools)
         elif messages is not None:
             raise TypeError("give either messages or prompt= and completion=, not both")
         dtype = self.dtype if dtype is None else dtype
@@ -297,10 +315,13 @@ class Masker:
         self,
         data: Any,
         *,
+        format: str | None = None,
         messages_column: str = "messages",
         tools_column: str = "tools",
         prompt_column: str = "prompt",
         completion_column: str = "completion",
+        role_map: Mapping[str, str] | None = None,
+        keep_nulls: bool = False,
         on_error: str = "raise",
         threads: int | None = None,
         **template_kwargs: Any,
@@ -308,21 +329,35 @@ class Masker:
         """Encodes many conversations in parallel (Rust threads, the GIL released), keeping their order.
 
         `data` is a `pyarrow.Table` or `RecordBatch`, anything exporting the Arrow PyCapsule interface (a polars
-        DataFrame, ...), a list of rows (dicts with a `messages_column` and an optional `tools_column`), a
-        Hugging Face `datasets` batch (a dict of columns), or `sftmask.sources.JsonLines` (JSON Lines text, parsed
-        in Rust). Messages may be lists of message structs or JSON text; tools lists of schemas or JSON text.
+        DataFrame, ...), a list of rows (mappings), a Hugging Face `datasets` batch (a dict of columns), or
+        `sftmask.sources.JsonLines` (JSON Lines text, parsed in Rust).
 
-        Without a messages column, rows with a `completion_column` (and optionally a `prompt_column`) are
-        prompt-completion rows, encoded as `encode(prompt=..., completion=...)` encodes them: each cell a list of
-        messages or a string (plain text, never parsed as JSON); a missing or null prompt is empty.
+        Rows are recognised by their columns (a table's or a batch's at once, a row's by its fields), in this
+        order, unless `format=` forces one:
+
+        - `"messages"`: OpenAI / Hugging Face messages (the `messages_column`) and `tools` (`tools_column`);
+        - `"conversations"`: ShareGPT (`from`/`value`, roles `human`/`gpt`) or messages under `conversations`,
+          with an optional `system` column;
+        - `"alpaca"`: `instruction`, `input` (optional) and `output`, with optional `system` and `history`
+          (`[[query, response], ...]`); the user message is the instruction, then a newline and the input when
+          there is one, as LLaMA-Factory writes it;
+        - `"prompt_completion"`: a `completion_column` and an optional `prompt_column`, encoded as
+          `encode(prompt=..., completion=...)` encodes them (a string cell is plain text, never parsed as JSON).
+
+        Role names are mapped (`human` -> `user`; `gpt`, `model`, `bot` -> `assistant`; `observation`, and in
+        ShareGPT messages `function` and `ipython` -> `tool`); `role_map` adds or overrides entries. A row's
+        `chat_template_kwargs` (a mapping) are template variables for that row, over the call's. Messages may be
+        lists of structs or JSON text, at any depth in `arrow.json` columns as `datasets` writes them; a null field
+        of an Arrow struct is dropped as absent (`keep_nulls=True` keeps it as None).
 
         Returns a `pyarrow.RecordBatch` with `input_ids` and `labels` (`list<int32>`, `-100` where not trained),
         `num_tokens` and `num_trained_tokens`. The flat token buffers are reachable without copying:
         `batch["labels"].values.to_numpy()` and `batch["labels"].offsets.to_numpy()`.
 
         `on_error`: `"raise"` fails with the first bad row's error, naming the row; `"skip"` leaves bad rows out;
-        `"null"` keeps them with null outputs. `BatchReport.of(batch)` tells which rows failed and why; a row left
-        with nothing to train (`UntrainableError`) is such a row. `threads` defaults to every core.
+        `"null"` keeps them with null outputs. `BatchReport.of(batch)` tells which rows failed and why, and the
+        formats read; a row left with nothing to train (`UntrainableError`) is such a row. `threads` defaults to
+        every core.
 
         Keyword arguments named like a policy option (`max_length=`, `train_last_turn_only=`, ...) override the
         masker's policy for this call; the others become template variables.
@@ -332,46 +367,18 @@ class Masker:
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
         policy = {k: template_kwargs.pop(k) for k in list(template_kwargs) if k in POLICY_DEFAULTS}
+        rows = read_options(
+            format=format, role_map=role_map, keep_nulls=keep_nulls, messages_column=messages_column,
+            tools_column=tools_column, prompt_column=prompt_column, completion_column=completion_column,
+        )
         options = dict(
             on_error=on_error,
             threads=threads,
             template_kwargs=template_kwargs,
             policy=_native_policy(policy) if policy else None,
+            rows=rows,
         )
-        columns = dict(messages=messages_column, tools=tools_column, prompt=prompt_column, completion=completion_column)
-        if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
-            return _native.encode_batch_arrow(self._native, data, columns, options)
-        if isinstance(data, JsonLines):
-            return _native.encode_batch_jsonl(self._native, data.text, columns, options)
-        if isinstance(data, Mapping):  # a `datasets` batch: a dict of columns
-            names = list(data)
-        elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
-            data = list(data)
-            for index, row in enumerate(data):
-                if not isinstance(row, Mapping) or (messages_column not in row and completion_column not in row):
-                    raise InputError(
-                        f"row {index}: expected a mapping with a {messages_column!r} field "
-                        f"(or a {completion_column!r} field, for a prompt-completion row)"
-                    )
-            present = {name for row in data for name in row}
-            data = {name: [row.get(name) for row in data] for name in columns.values() if name in present}
-            data = data or {messages_column: []}  # no rows at all
-            names = list(data)
-        else:
-            raise TypeError(f"encode_batch cannot read a {type(data).__name__}; pass an Arrow table or a list of rows")
-        if messages_column in names:
-            parts = {"messages": list(data[messages_column])}
-        elif completion_column in names:
-            parts = {"completion": list(data[completion_column])}
-            if prompt_column in names:
-                parts["prompt"] = list(data[prompt_column])
-        else:
-            raise InputError(
-                f"column {messages_column!r} not found, nor a {completion_column!r} column of prompt-completion rows; "
-                f"the columns are: {', '.join(names)}"
-            )
-        tools = data.get(tools_column)
-        return _native.encode_batch_objects(self._native, options, tools=None if tools is None else list(tools), **parts)
+        return _native.encode_batch(self._native, native_rows(data), options)
 
     def __call__(self, batch: Any, **options: Any) -> pa.Table:
         """`encode_batch` returning a `pyarrow.Table`, the form `datasets.Dataset.map` takes:
@@ -395,6 +402,19 @@ class Masker:
 
     def __repr__(self) -> str:
         return f"Masker({self.name_or_path!r})" if self.name_or_path else "Masker()"
+
+
+def native_rows(data: Any) -> Any:
+    """`data` as the native layer reads rows: JSON Lines bytes, an Arrow object, a dict of columns or a list of rows."""
+    if isinstance(data, JsonLines):
+        return data.text
+    if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
+        return data
+    if isinstance(data, Mapping):  # a `datasets` batch: a dict of columns
+        return dict(data)
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
+        return list(data)
+    raise TypeError(f"encode_batch cannot read a {type(data).__name__}; pass an Arrow table or a list of rows")
 
 
 def _check_policy_names(options: Mapping[str, Any], where: str) -> None:

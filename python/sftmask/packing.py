@@ -81,4 +81,11 @@ class PackReport:
 
     @classmethod
     def of(cls, packed: Any) -> PackReport:
-        return cls(**json.loads((packed.schema.metadata or {})[PACK_REPORT_KEY]))
+        """The report `pack` stored in the schema metadata of `packed`, or `prepare --pack` in its Parquet file."""
+        raw = (packed.schema.metadata or {}).get(PACK_REPORT_KEY)
+        if raw is None:
+            raise ValueError(
+                "this table carries no pack report: it was not made by sftmask.pack or written by prepare --pack, or "
+                "its schema metadata was dropped on the way"
+            )
+        return cls(**json.loads(raw))

@@ -27,6 +27,8 @@ class BatchReport:
     errors: list[RowError] = field(default_factory=list)
     truncated: int = 0
     """Rows cut to `max_length`."""
+    formats: dict[str, int] = field(default_factory=dict)
+    """Rows encoded, by the dataset format they were read in (`messages`, `conversations`, `alpaca`, ...)."""
 
     @property
     def skipped(self) -> list[RowError]:
@@ -35,11 +37,15 @@ class BatchReport:
 
     @classmethod
     def of(cls, batch: pa.RecordBatch | pa.Table) -> BatchReport:
-        """The report `encode_batch` stored in the schema metadata of `batch`."""
+        """The report `encode_batch` stored in the schema metadata of `batch`, or `prepare` in its Parquet file
+        (read back with `pyarrow.parquet.read_table`, `datasets`, ...)."""
         metadata = batch.schema.metadata or {}
         raw = metadata.get(REPORT_KEY.encode())
         if raw is None:
-            raise ValueError("this batch carries no sftmask report (was it made by encode_batch?)")
+            raise ValueError(
+                "this table carries no sftmask report: it was not made by encode_batch or written by prepare, or its "
+                "schema metadata was dropped on the way"
+            )
         data = json.loads(raw)
         errors = [RowError(**e) for e in data.pop("errors")]
         return cls(errors=errors, **data)

@@ -6,7 +6,7 @@ import html as _html
 import itertools
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -233,7 +233,8 @@ def html_page(sections: Iterable[Section], *, title: str = "sftmask show") -> st
 
 
 def parse_rows(spec: str) -> range | list[int]:
-    """Which rows to show: `N`, `A:B` (B excluded), `A:`, `:B`, or a comma list of those (`1,4,7`, `0:3,9`)."""
+    """Which rows to show: `N` (the first N rows), `A:B` (B excluded), `A:`, `:B`, or a comma list of row numbers
+    and ranges (`1,4,7`, `0:3,9`)."""
     parts = [p.strip() for p in spec.split(",")]
     if not spec.strip() or "" in parts:
         raise ValueError(f"invalid rows {spec!r}: expected N, A:B, A:, :B or a comma list like 1,4,7")
@@ -245,6 +246,8 @@ def parse_rows(spec: str) -> range | list[int]:
             raise ValueError(f"invalid rows {spec!r}: {text!r} is not a row number")
         return int(text)
 
+    if len(parts) == 1 and ":" not in parts[0]:
+        return range(number(parts[0], 0))
     ranges = []
     for part in parts:
         if ":" in part:
@@ -284,13 +287,29 @@ def _use_color(out: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
-def encode_section(masker: Any, row_number: int, row: Any) -> Section:
-    """Encodes one row into a `Section`; an encoding error becomes the section's error instead of stopping."""
+def encode_section(masker: Any, row_number: int, row: Any, **options: Any) -> Section:
+    """Encodes one row into a `Section`; an encoding error becomes the section's error instead of stopping.
+
+    The row is read as `encode_batch` reads rows (any format; `options` are its options): a mapping, a one-row
+    table, one line of JSON Lines, or a list of messages.
+    """
+    from sftmask.sources import JsonLines
+
+    if isinstance(row, Mapping):
+        data = [row]
+    elif isinstance(row, JsonLines) or hasattr(row, "__arrow_c_stream__") or hasattr(row, "__arrow_c_array__"):
+        data = row
+    else:
+        data = [{"messages": row}]
     try:
-        encoded = masker.encode(row)
+        batch = masker.encode_batch(data, on_error="null", **options)
     except (sftmask.SftmaskError, TypeError, ValueError) as exc:  # TypeError/ValueError: a row of the wrong shape
         return Section(row_number, error=f"{type(exc).__name__}: {exc}")
-    return Section(row_number, token_pieces(masker, encoded["input_ids"], encoded["labels"]))
+    errors = sftmask.BatchReport.of(batch).errors
+    if errors:
+        return Section(row_number, error=f"{errors[0].type}: {errors[0].message}")
+    ids, labels = (batch[name][0].values.to_numpy() for name in ("input_ids", "labels"))
+    return Section(row_number, token_pieces(masker, ids, labels))
 
 
 def show(
@@ -302,9 +321,10 @@ def show(
     color: bool | None = None,
     out: TextIO | None = None,
     title: str = "sftmask show",
+    **options: Any,
 ) -> int:
     """Prints the selected rows (all when `indices` is None) and writes them as an HTML page to `html` if given
-    (titled `title`).
+    (titled `title`). `options` are those of `encode_batch` (how rows are read, template variables).
 
     `color=None` decides from `out` (a terminal, and no NO_COLOR). Returns the number of rows shown, errors
     included.
@@ -315,7 +335,7 @@ def show(
     shown = 0
     print(legend(color=color), file=out)
     for row_number, row in _selected(rows, indices):
-        section = encode_section(masker, row_number, row)
+        section = encode_section(masker, row_number, row, **options)
         print(file=out)
         print(format_section(section, color=color), file=out)
         shown += 1

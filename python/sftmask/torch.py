@@ -96,7 +96,10 @@ def _pinned(batch: dict[str, Any]) -> dict[str, Any]:
 
 
 def rows_of(batch: Any) -> list[dict[str, np.ndarray]]:
-    """Rows of an `encode_batch` or `pack` result as numpy views into its buffers (no copy per row)."""
+    """Rows of an `encode_batch` or `pack` result as numpy views into its buffers (no copy per row); also of a
+    table read back from `prepare`'s Parquet file (chunked columns: one chunk at a time)."""
+    if hasattr(batch, "to_batches"):  # a pyarrow.Table
+        return [row for chunk in batch.to_batches() for row in rows_of(chunk)]
     names = [n for n in ("input_ids", "labels", "position_ids", "seq_lengths") if n in batch.schema.names]
     columns = {}
     for name in names:
