@@ -327,7 +327,26 @@ def generation_prompts(refs: _Refs, template: str, row: dict) -> set[str]:
             added = _added_text(refs, template, row, k)
             if added and added[1]:
                 out.add(added[1])
+            after_loop = _after_loop_text(refs, template, row, k)
+            if after_loop:
+                out.add(after_loop)
     return out
+
+
+def _after_loop_text(refs: _Refs, template: str, row: dict, k: int) -> str | None:
+    """What the template writes after its message loop for messages[:k] with the generation prompt: the prompt
+    plus any text the render of messages[:k] ends with that the model reads too (DeepSeek writes
+    '<｜tool▁outputs▁end｜>' after a tool result there, with or without the prompt). It starts where the render
+    parts from one that goes on with another message."""
+    messages = row["messages"]
+    with_prompt = refs.render(template, -1, row, messages[:k], add_generation_prompt=True)
+    going_on = refs.render(template, -1, row, messages[:k] + [{"role": "user", "content": "\x00"}], add_generation_prompt=False)
+    if isinstance(with_prompt, Exception) or isinstance(going_on, Exception):
+        return None
+    common = 0
+    while common < min(len(with_prompt), len(going_on)) and with_prompt[common] == going_on[common]:
+        common += 1
+    return with_prompt[common:] or None
 
 
 def header_regions(text: str, offsets, auto, prompts) -> list[tuple[int, int]]:
