@@ -106,7 +106,10 @@ pub fn strip(output: &str, events: Vec<Event>) -> Option<(String, Vec<Located>)>
 pub fn instrument(source: &str) -> (String, Vec<Option<(usize, String)>>) {
     let mut out = String::with_capacity(source.len() + 256);
     let mut ends: Vec<Option<(usize, String)>> = Vec::new();
-    let mut open_loops: Vec<u32> = Vec::new();
+    // Loops inside macros and capturing blocks are left alone: their output is a value the template may test or
+    // transform (`captured | trim | length`), where markers would change the result.
+    let mut open_loops: Vec<Option<u32>> = Vec::new();
+    let mut captures = 0usize;
     let mut next_id = 0u32;
     let mut rest = source;
     while let Some(open) = rest.find('{') {
@@ -145,10 +148,14 @@ pub fn instrument(source: &str) -> (String, Vec<Option<(usize, String)>>) {
                 out.push_str(&rest[..end]);
                 rest = &rest[end..];
             }
+            Some("macro" | "call" | "filter") => captures += 1,
+            Some("set") if !body.contains('=') => captures += 1,
+            Some("endmacro" | "endcall" | "endfilter" | "endset") => captures = captures.saturating_sub(1),
+            Some("for") if captures > 0 => open_loops.push(None),
             Some("for") => {
                 let id = next_id;
                 next_id += 1;
-                open_loops.push(id);
+                open_loops.push(Some(id));
                 ends.push(None);
                 let target = words.next().filter(|t| is_name(t)).unwrap_or("none");
                 let target = if words.next() == Some("in") { target } else { "none" };
@@ -156,7 +163,7 @@ pub fn instrument(source: &str) -> (String, Vec<Option<(usize, String)>>) {
                 out.push_str(&format!("{{% filter {ITERATION_FILTER}({id}, {target}) %}}{{% endfilter {right}%}}"));
             }
             Some("endfor") => {
-                if let Some(id) = open_loops.pop() {
+                if let Some(Some(id)) = open_loops.pop() {
                     ends[id as usize] = Some((source.len() - rest.len(), right.to_string()));
                     take_right_control(&mut out, right);
                     out.push_str(&format!("{{% filter {END_FILTER}({id}) %}}{{% endfilter {right}%}}"));
@@ -242,6 +249,15 @@ mod tests {
             "{%- for m in messages %}{% filter sftmask_loop(0, m) %}{% endfilter -%}\n  <{{ m }}>{# {% for x in y %} #}\n\
              {%- endfor %}{% filter sftmask_loop_end(0) %}{% endfilter %}\nend"
         );
+    }
+
+    #[test]
+    fn loops_whose_output_is_captured_are_left_alone() {
+        let source = "{% macro m(x) %}{% for c in x %}{{ c }}{% endfor %}{% endmacro %}{% set s %}{% for c in y %}{% endfor %}\
+                      {% endset %}{% set t = 1 %}{% for a in b %}{% endfor %}";
+        let (out, ends) = instrument(source);
+        assert_eq!(out.matches("sftmask_loop(").count(), 1, "{out}");
+        assert_eq!(ends.len(), 1);
     }
 
     #[test]
