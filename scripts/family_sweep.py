@@ -346,6 +346,8 @@ def _after_loop_text(refs: _Refs, template: str, row: dict, k: int) -> str | Non
     common = 0
     while common < min(len(with_prompt), len(going_on)) and with_prompt[common] == going_on[common]:
         common += 1
+    # Both go on with a tag ('<｜tool▁outputs▁end｜>' against '<｜User｜>'): start at the tag, not inside it.
+    common = max(with_prompt.rfind(">", 0, common), with_prompt.rfind("\n", 0, common)) + 1
     return with_prompt[common:] or None
 
 

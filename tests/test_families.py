@@ -32,20 +32,19 @@ SAMPLE_ROWS = 40
 # Known failures, each with its reason; shrink these as sftmask is fixed (strict=False: a fixed one just XPASSes).
 # Rendering (template names):
 RENDER_KNOWN_FAILURES: dict[str, str] = {}
-# Generation-tag labels (template names):
+# Generation-tag labels (template names): documented differences (README, "Which tokens are trained").
 TAGGED_KNOWN_FAILURES: dict[str, str] = {
     "diffusion_gemma_training": (
-        "an empty generation block (after '<tool_response|>' in tool rows): transformers trains the token that "
-        "straddles its position (its overlap test: token_start < end and token_end > start), sftmask does not"
+        "documented: an empty generation block (after '<tool_response|>' in tool rows) trains nothing in sftmask; "
+        "transformers trains the token its position falls inside"
     ),
 }
-# Auto mode on an original vs its TRL training variant (families, by original template name):
+# Auto mode on an original vs its TRL training variant (families, by original template name): documented differences.
 AUTO_KNOWN_FAILURES: dict[str, str] = {
-    "deepseek_r1_distill": (
-        "after a tool turn the variant trains '<｜tool▁outputs▁end｜>', which the template writes before the "
-        "assistant's content whether or not a generation prompt is asked for; auto does not train it"
+    "diffusion_gemma": (
+        "documented: a last turn that ends in tool calls closes with '<|tool_response>', which sftmask trains as the "
+        "turn's end and the variant leaves untrained"
     ),
-    "diffusion_gemma": "auto trains the tool response the template embeds in the model turn; the variant does not",
 }
 
 TEMPLATES_DIR = fs.trl_templates_dir()
