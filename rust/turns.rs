@@ -1,18 +1,25 @@
 //! Locating a message's turn in the render of a template without `{% generation %}` tags.
 //!
-//! With R the render of all n messages, `P(m)` the render of the first m messages and `G(k)` that of the first k
-//! with the generation prompt:
-//! - an assistant turn starts where `G(k)` ends, after the header the model is prompted with; other roles have
-//!   no generation prompt, and their header is what renders of the message with other contents share;
-//! - a turn ends where `P(k + 1)` ends: when message k is the last one, the render stops right after what the
-//!   model writes for it (reasoning, content, tool calls, end-of-turn tokens).
+//! The rule: trained = what the model writes after the generation prompt, through the end of its turn as the full
+//! conversation R renders it. Two locators apply it:
+//! - [`LoopLocator`], linear in the number of messages: one instrumented render of R ([`crate::loops`]) shows where
+//!   the template's message loop starts each message's iteration; a turn ends where the next one starts, and starts
+//!   after the part of the generation prompt it opens with. It serves assistant turns of templates that walk the
+//!   messages in one loop, which is nearly all of them.
+//! - [`TurnLocator`], the fallback, probes prefixes of the conversation (quadratic in the number of turns). With
+//!   `P(m)` the render of the first m messages and `G(k)` that of the first k with the generation prompt:
+//!   - an assistant turn starts where `G(k)` ends, after the header the model is prompted with; other roles have
+//!     no generation prompt, and their header is what renders of the message with other contents share;
+//!   - a turn ends where `P(k + 1)` ends: when message k is the last one, the render stops right after what the
+//!     model writes for it (reasoning, content, tool calls, end-of-turn tokens).
 //!
-//! When a probe is a prefix of R, its end is a position in R. A template that renders a message differently once
-//! more messages follow (Qwen3 drops the reasoning of answered turns) makes probes diverge from R. The turn is then
-//! looked for verbatim at its start in R, and failing that its end is carried into R by template structure
-//! ([`align_end`]), searching only between the turn's start and where the next message's content shows in R.
-//! Whatever cannot be carried over this way is an error naming the reason, never a guess. Probes render the
-//! messages themselves, so text inside a message that spells a header cannot move a boundary.
+//!   When a probe is a prefix of R, its end is a position in R. A template that renders a message differently once
+//!   more messages follow (Qwen3 drops the reasoning of answered turns) makes probes diverge from R. The turn is then
+//!   looked for verbatim at its start in R, and failing that its end is carried into R by template structure
+//!   ([`align_end`]), searching only between the turn's start and where the next message's content shows in R.
+//!
+//! Whatever cannot be located is an error naming the reason, never a guess. Both render the messages themselves,
+//! so text inside a message that spells a header cannot move a boundary.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;

@@ -53,6 +53,30 @@ def test_auto_mode_on_own_template_equals_generation_tags_where_renders_agree(co
     assert not mismatches, mismatches[:10]
 
 
+TAGGED_TEMPLATES = [("qwen3", "qwen3_training.jinja"), ("llama3_1", "llama3_training.jinja"), ("llama3_1", "phi3_training.jinja")]
+
+
+@pytest.mark.parametrize("name, template", TAGGED_TEMPLATES)
+def test_located_turns_on_a_tagged_template_equal_its_tags(corpus, name, template):
+    # mode="turns" ignores the tags and locates the turns; on templates whose tags follow the rule it must find
+    # exactly what they mark (per-message train fields and roles_to_train force this mode on tagged templates).
+    tagged = masker(name, template)
+    rows = corpus[::7]
+    compared, mismatches = 0, []
+    for file, line, row in rows:
+        try:
+            expected = tagged.encode(row, mode="generation")
+        except (sftmask.TemplateError, sftmask.UntrainableError):
+            continue
+        compared += 1
+        got = tagged.encode(row, mode="turns")
+        if not (got["labels"] == expected["labels"]).all():
+            mismatches.append((file, line))
+    REPORT.append(f"located turns on {template} ({name}) vs its tags: {compared - len(mismatches)}/{compared} identical")
+    assert compared > len(rows) // 2
+    assert not mismatches, mismatches[:10]
+
+
 def oracle_spans(text: str, header: str, end: str) -> list[tuple[int, int]]:
     """Each assistant turn read off a ChatML render: after its header up to and including `<|im_end|>\\n`."""
     spans, position = [], 0
