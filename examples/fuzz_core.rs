@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use minijinja::value::{Serde, Value};
 use sftmask::config::TokenizerFiles;
-use sftmask::template::{ChatTemplate, RenderLimits};
+use sftmask::render::template::{ChatTemplate, RenderLimits};
 use sftmask::{Conversation, Masker, RenderOptions};
 
 struct Rng(u64);
@@ -32,10 +32,34 @@ impl Rng {
 }
 
 const SNIPPETS: &[&str] = &[
-    "{% for m in messages %}", "{% endfor %}", "{{ m.content }}", "{% generation %}", "{% endgeneration %}",
-    "{%- if x %}", "{% endif %}", "{{ raise_exception('no') }}", "| tojson", "| tojson(indent=2)", "{{ tools }}",
-    "{% set ns = namespace(a=1) %}", "{{ ns.a ~ 'x' }}", "[::-1]", ".split('</think>')", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
-    "\"role\"", "\"content\"", "null", "[", "]", "{", "}", "\\u0000", "\u{301}", "😀", "<|im_start|>", "<|im_end|>",
+    "{% for m in messages %}",
+    "{% endfor %}",
+    "{{ m.content }}",
+    "{% generation %}",
+    "{% endgeneration %}",
+    "{%- if x %}",
+    "{% endif %}",
+    "{{ raise_exception('no') }}",
+    "| tojson",
+    "| tojson(indent=2)",
+    "{{ tools }}",
+    "{% set ns = namespace(a=1) %}",
+    "{{ ns.a ~ 'x' }}",
+    "[::-1]",
+    ".split('</think>')",
+    "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+    "\"role\"",
+    "\"content\"",
+    "null",
+    "[",
+    "]",
+    "{",
+    "}",
+    "\\u0000",
+    "\u{301}",
+    "😀",
+    "<|im_start|>",
+    "<|im_end|>",
 ];
 
 /// Mutates `seed` with byte flips, insertions of snippets or random bytes, deletions and truncation.
@@ -103,13 +127,13 @@ fn main() {
                 0 => {
                     let conversation = Conversation::new(&messages, None)?;
                     let template = ChatTemplate::new(&template, limits)?;
-                    let context = sftmask::conversation::map_value([("messages", conversation.messages)]);
+                    let context = sftmask::values::map_value([("messages", conversation.messages)]);
                     template.render(context).map(drop)
                 }
                 1 => masker.encode(&Conversation::new(&messages, None)?, &RenderOptions::default()).map(drop),
                 2 => {
-                    let config = serde_json::from_str(&tokenizer_config)
-                        .map_err(|e| sftmask::Error::Config(e.to_string()))?;
+                    let config =
+                        serde_json::from_str(&tokenizer_config).map_err(|e| sftmask::Error::Config(e.to_string()))?;
                     let files = TokenizerFiles { config, ..files.clone() };
                     let masker = Masker::from_files(&files, None)?;
                     masker.encode(&Conversation::new(&messages, None)?, &RenderOptions::default()).map(drop)

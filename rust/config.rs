@@ -32,8 +32,9 @@ impl TokenizerFiles {
             Error::Config(format!("{} has no tokenizer.json (only fast tokenizers are supported)", dir.display()))
         })?;
         let config = match read("tokenizer_config.json")? {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| Error::Config(format!("tokenizer_config.json in {} is not valid JSON: {e}", dir.display())))?,
+            Some(text) => serde_json::from_str(&text).map_err(|e| {
+                Error::Config(format!("tokenizer_config.json in {} is not valid JSON: {e}", dir.display()))
+            })?,
             None => serde_json::Value::Object(Default::default()),
         };
         Ok(TokenizerFiles { tokenizer_json, config, chat_template_file: read("chat_template.jinja")? })

@@ -1,40 +1,33 @@
 //! sftmask: assistant-only loss masking for supervised fine-tuning of chat models.
 //!
-//! The core (everything but `py`) is plain Rust with no Python in it, so `cargo test` covers it alone.
+//! The crate is laid out by stage, each depending only on the ones above it:
+//!
+//! - [`input`]: dataset rows (Python objects, Arrow columns, JSON Lines) read into [`Conversation`]s;
+//! - [`render`]: the chat template, rendered exactly as transformers renders it;
+//! - [`tokenize`]: the rendered text to token ids with offsets;
+//! - [`labels`]: which text is trained (generation blocks or located turns) and the labels it gives;
+//! - [`masker`]: the pipeline of one row, under a [`Policy`];
+//! - [`batch`]: many rows in parallel, packing, and the Arrow record batches handed to Python;
+//! - `python` (feature `python`): the PyO3 bindings, conversions only.
+//!
+//! Everything but `python` is plain Rust, so `cargo test` covers the core alone.
 
-pub mod align;
-pub mod arrow_values;
 pub mod batch;
-pub mod completion;
 pub mod config;
-pub mod conversation;
-pub mod eot;
 pub mod error;
-pub mod fast_tokenize;
-pub mod formats;
-pub mod loops;
+pub mod input;
+pub mod labels;
 pub mod masker;
-pub mod pack;
 pub mod policy;
-pub mod pretokenize;
-pub mod pyfmt;
-pub mod rows;
-pub mod sanitize;
-pub mod sentencepiece;
-pub mod spans;
-pub mod template;
+pub mod render;
 pub mod tokenize;
-pub mod truncate;
-pub mod turns;
+pub mod values;
 
 #[cfg(feature = "python")]
-mod py;
-#[cfg(feature = "python")]
-mod py_batch;
-#[cfg(feature = "python")]
-mod py_pack;
+mod python;
 
-pub use conversation::Conversation;
 pub use error::{Error, Result};
-pub use masker::{Encoded, Masker, RenderOptions};
+pub use input::conversation::Conversation;
+pub use labels::Encoded;
+pub use masker::{Masker, RenderOptions};
 pub use policy::{Mode, Policy, Truncation};

@@ -6,16 +6,16 @@ use std::path::Path;
 use minijinja::value::Value;
 
 use crate::config::TokenizerFiles;
-use crate::conversation::{Conversation, PlainText};
-use crate::eot::without_end_of_turn;
 use crate::error::{Error, Result};
+use crate::input::conversation::{Conversation, PlainText};
+use crate::labels::encoded::{truncate, Encoded};
+use crate::labels::eot::without_end_of_turn;
+use crate::labels::spans::{labels, trained_tokens};
+use crate::labels::turns::{LoopLocator, TurnLocator};
 use crate::policy::{assistant_messages, Mode, Policy};
-use crate::sanitize::Sanitizer;
-use crate::spans::{labels, trained_tokens};
-use crate::template::{ChatTemplate, RenderLimits, Rendered};
+use crate::render::template::{ChatTemplate, RenderLimits, Rendered};
+use crate::tokenize::sanitize::Sanitizer;
 use crate::tokenize::{TextTokenizer, Tokens};
-use crate::truncate::truncate;
-use crate::turns::{LoopLocator, TurnLocator};
 
 /// Template variables beyond the conversation itself, as given to `apply_chat_template`, and the policy of a call.
 #[derive(Debug, Clone, Default)]
@@ -25,22 +25,6 @@ pub struct RenderOptions {
     pub template_kwargs: Vec<(String, Value)>,
     /// Replaces the masker's own policy for this call.
     pub policy: Option<Policy>,
-}
-
-/// One encoded conversation.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Encoded {
-    pub input_ids: Vec<u32>,
-    /// The token id where trained, `-100` elsewhere.
-    pub labels: Vec<i32>,
-    /// Whether `max_length` cut the row.
-    pub truncated: bool,
-}
-
-impl Encoded {
-    pub fn num_trained_tokens(&self) -> usize {
-        self.labels.iter().filter(|&&l| l != crate::spans::IGNORE_INDEX).count()
-    }
 }
 
 pub struct Masker {
@@ -75,14 +59,24 @@ impl Masker {
         let templates = sources
             .into_iter()
             .map(|(name, source)| {
-                let template = ChatTemplate::new(&source, limits).map_err(|e| e.context(format_args!("chat template '{name}'")))?;
+                let template = ChatTemplate::new(&source, limits)
+                    .map_err(|e| e.context(format_args!("chat template '{name}'")))?;
                 Ok((name, template))
             })
             .collect::<Result<Vec<_>>>()?;
-        let special_tokens = files.special_tokens().into_iter().map(|(name, token)| (name, Value::from(token))).collect();
+        let special_tokens =
+            files.special_tokens().into_iter().map(|(name, token)| (name, Value::from(token))).collect();
         let end_of_turn_tokens = tokenizer.special_tokens();
         let added_tokens = added_tokens.into_iter().map(|(content, _)| content).collect();
-        Ok(Masker { templates, sanitizers, tokenizer, special_tokens, end_of_turn_tokens, added_tokens, policy: Policy::default() })
+        Ok(Masker {
+            templates,
+            sanitizers,
+            tokenizer,
+            special_tokens,
+            end_of_turn_tokens,
+            added_tokens,
+            policy: Policy::default(),
+        })
     }
 
     /// The same masker with `policy` as the policy of every call that does not bring its own.
@@ -115,16 +109,15 @@ impl Masker {
                 "this tokenizer has no chat template: pass chat_template= (the template text or a file path)".into(),
             ));
         }
-        has_tools
-            .then(|| find("tool_use"))
-            .flatten()
-            .or_else(|| find("default"))
-            .ok_or_else(|| Error::Template("this tokenizer has several chat templates and none is named 'default'".into()))
+        has_tools.then(|| find("tool_use")).flatten().or_else(|| find("default")).ok_or_else(|| {
+            Error::Template("this tokenizer has several chat templates and none is named 'default'".into())
+        })
     }
 
     fn sanitizer_for(&self, has_tools: bool) -> Result<&Sanitizer> {
         let template = self.template_for(has_tools)?;
-        let index = self.templates.iter().position(|(_, t)| std::ptr::eq(t, template)).expect("a template of this masker");
+        let index =
+            self.templates.iter().position(|(_, t)| std::ptr::eq(t, template)).expect("a template of this masker");
         Ok(&self.sanitizers[index])
     }
 
@@ -150,7 +143,7 @@ impl Masker {
         vars.extend(self.special_tokens.iter().cloned());
         vars.extend(options.template_kwargs.iter().cloned());
         // Later entries win, as `{**special_tokens_map, **kwargs}` does.
-        crate::conversation::map_value(vars)
+        crate::values::map_value(vars)
     }
 
     pub fn render(&self, conversation: &Conversation, options: &RenderOptions) -> Result<Rendered> {
@@ -162,26 +155,25 @@ impl Masker {
     /// the template's `{% generation %}` blocks mark or, per the policy's mode, each trained message's turn.
     pub fn encode(&self, conversation: &Conversation, options: &RenderOptions) -> Result<Encoded> {
         let policy = options.policy.as_ref().unwrap_or(&self.policy);
-        let (text, mut spans, tokens) = match &conversation.plain {
-            Some(_) if policy.sanitize_control_tokens => {
-                return Err(Error::Input(
+        let (text, mut spans, tokens) =
+            match &conversation.plain {
+                Some(_) if policy.sanitize_control_tokens => return Err(Error::Input(
                     "sanitize_control_tokens applies to chat rows; plain-text prompt-completion rows are tokenized \
                      as the tokenizer does by default"
                         .into(),
-                ))
-            }
-            Some(plain) => {
-                let (text, spans) = self.plain_text(plain, policy);
-                let tokens = self.tokenizer.encode_plain(&text)?;
-                (text, spans, tokens)
-            }
-            None if policy.sanitize_control_tokens => self.sanitized_chat_spans(conversation, options, policy)?,
-            None => {
-                let (text, spans) = self.chat_spans(conversation, options, policy)?;
-                let tokens = self.tokenizer.encode(&text)?;
-                (text, spans, tokens)
-            }
-        };
+                )),
+                Some(plain) => {
+                    let (text, spans) = self.plain_text(plain, policy);
+                    let tokens = self.tokenizer.encode_plain(&text)?;
+                    (text, spans, tokens)
+                }
+                None if policy.sanitize_control_tokens => self.sanitized_chat_spans(conversation, options, policy)?,
+                None => {
+                    let (text, spans) = self.chat_spans(conversation, options, policy)?;
+                    let tokens = self.tokenizer.encode(&text)?;
+                    (text, spans, tokens)
+                }
+            };
         conversation.check_roles_rendered(&text)?;
         if !policy.train_end_of_turn {
             for span in &mut spans {
@@ -276,7 +268,9 @@ impl Masker {
         let context = |messages: &[Value], prompt: bool| {
             self.context_for(Value::from(messages.to_vec()), conversation, prompt, options)
         };
-        let render = |traced: bool| move |messages: &[Value], prompt: bool| template.render_traced(context(messages, prompt), traced);
+        let render = |traced: bool| {
+            move |messages: &[Value], prompt: bool| template.render_traced(context(messages, prompt), traced)
+        };
         let (text_only, traced) = (render(false), render(true));
         let render_loops = |messages: &[Value], prompt: bool| template.render_loops(context(messages, prompt));
         let render_after_loop = |loop_id: u32, prompt: bool| template.render_after_loop(loop_id, context(&[], prompt));
@@ -285,9 +279,25 @@ impl Masker {
         let roles: Vec<String> = messages.iter().map(role).collect();
         let trace = template.render_loops(self.context(conversation, options))?;
         let fast = trace.as_ref().and_then(|trace| {
-            LoopLocator::new(&messages, &full, options.add_generation_prompt, trace, &render_loops, &traced, &render_after_loop, &self.added_tokens)
+            LoopLocator::new(
+                &messages,
+                &full,
+                options.add_generation_prompt,
+                trace,
+                &render_loops,
+                &traced,
+                &render_after_loop,
+                &self.added_tokens,
+            )
         });
-        let locator = TurnLocator::new(messages.clone(), full.clone(), options.add_generation_prompt, &text_only, &traced, &self.added_tokens);
+        let locator = TurnLocator::new(
+            messages.clone(),
+            full.clone(),
+            options.add_generation_prompt,
+            &text_only,
+            &traced,
+            &self.added_tokens,
+        );
         let mut spans: Vec<Range<usize>> = Vec::new();
         for k in (0..selected.len()).filter(|&k| selected[k]) {
             let context = || format!("message {k} ({})", roles[k]);
@@ -296,7 +306,10 @@ impl Masker {
                 None => vec![locator.turn(k).map_err(|e| e.context(context()))?],
             };
             if spans.last().zip(turn.first()).is_some_and(|(previous, first)| first.start < previous.end) {
-                return Err(Error::Template(format!("{}: its turn overlaps the turn of an earlier message", context())));
+                return Err(Error::Template(format!(
+                    "{}: its turn overlaps the turn of an earlier message",
+                    context()
+                )));
             }
             spans.extend(turn);
         }
@@ -308,7 +321,8 @@ impl Masker {
     fn plain_text(&self, plain: &PlainText, policy: &Policy) -> (String, Vec<Range<usize>>) {
         let mut text = format!("{}{}", plain.prompt, plain.completion);
         if policy.train_end_of_turn {
-            let eos = self.special_tokens.iter().find(|(name, _)| name == "eos_token").and_then(|(_, token)| token.as_str());
+            let eos =
+                self.special_tokens.iter().find(|(name, _)| name == "eos_token").and_then(|(_, token)| token.as_str());
             if let Some(eos) = eos.filter(|eos| !plain.completion.ends_with(eos)) {
                 text.push_str(eos);
             }

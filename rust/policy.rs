@@ -1,12 +1,14 @@
 //! Training policies: which messages are trained, how turns are found, what happens to long rows.
 
 use minijinja::value::{Value, ValueKind};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::conversation::Conversation;
 use crate::error::{Error, Result};
+use crate::input::conversation::Conversation;
 
 /// How the trained text is found in the render.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// The template's `{% generation %}` blocks when it has them and the policy trains every assistant message;
     /// otherwise each trained message's turn, located in the render.
@@ -18,7 +20,8 @@ pub enum Mode {
 }
 
 /// What to do with a row longer than `max_length` tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Truncation {
     /// Keep the first `max_length` tokens.
     KeepStart,
@@ -28,7 +31,11 @@ pub enum Truncation {
     Drop,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The training policy: the one definition of its options, their types and defaults on the Rust side (the Python
+/// side is `sftmask.Policy`, checked against this one by the tests). Read from a mapping of option names to values;
+/// an unknown name or a value of the wrong type is an error naming the option.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Policy {
     pub mode: Mode,
     pub roles_to_train: Vec<String>,
@@ -37,8 +44,10 @@ pub struct Policy {
     /// Train only the last message the other rules select.
     pub train_last_turn_only: bool,
     /// Message fields (`true`/`false`, or a weight `1`/`0`) that override the role rule for that message; the
-    /// first present one decides. By default `train`, then OpenAI's `weight`.
+    /// first present one decides. By default `train`, then OpenAI's `weight`. One name, a list, or none.
+    #[serde(deserialize_with = "names")]
     pub train_field: Vec<String>,
+    #[serde(deserialize_with = "positive")]
     pub max_length: Option<usize>,
     pub truncation: Truncation,
     /// Encode control tokens spelled inside the data (`<|im_start|>` in a message) as plain text, as transformers'
@@ -61,79 +70,42 @@ impl Default for Policy {
     }
 }
 
-impl Policy {
-    /// `self` with the options of `overrides` (a mapping of option names to values) applied.
-    pub fn with_overrides(&self, overrides: &Value) -> Result<Policy> {
-        let mut policy = self.clone();
-        if overrides.is_none() || overrides.is_undefined() {
-            return Ok(policy);
-        }
-        let keys = overrides.try_iter().map_err(|_| Error::Input("the policy options must be a mapping".into()))?;
-        for key in keys {
-            let name = key.as_str().unwrap_or_default().to_string();
-            let value = overrides.get_item(&key).unwrap_or_default();
-            policy.set(&name, &value).map_err(|e| e.context(format_args!("option {name}")))?;
-        }
-        Ok(policy)
+/// A string, a list of strings, or none (no names).
+fn names<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "a name, a list of names, or None")]
+    enum Names {
+        One(String),
+        Many(Vec<String>),
     }
+    Ok(match Option::<Names>::deserialize(deserializer)? {
+        None => Vec::new(),
+        Some(Names::One(name)) => vec![name],
+        Some(Names::Many(names)) => names,
+    })
+}
 
-    fn set(&mut self, name: &str, value: &Value) -> Result<()> {
-        match name {
-            "mode" => {
-                self.mode = match string(value)? {
-                    "auto" => Mode::Auto,
-                    "generation" => Mode::Generation,
-                    "turns" => Mode::Turns,
-                    other => return Err(invalid(format!("must be 'auto', 'generation' or 'turns', got '{other}'"))),
-                }
-            }
-            "truncation" => {
-                self.truncation = match string(value)? {
-                    "keep_start" => Truncation::KeepStart,
-                    "keep_end" => Truncation::KeepEnd,
-                    "drop" => Truncation::Drop,
-                    other => return Err(invalid(format!("must be 'keep_start', 'keep_end' or 'drop', got '{other}'"))),
-                }
-            }
-            "roles_to_train" => {
-                if value.kind() != ValueKind::Seq {
-                    return Err(invalid(format!("must be a list of role names, got {}", value.kind())));
-                }
-                let roles = value.try_iter().map_err(|e| invalid(e.to_string()))?;
-                self.roles_to_train = roles.map(|role| string(&role).map(String::from)).collect::<Result<_>>()?;
-            }
-            "train_end_of_turn" => self.train_end_of_turn = boolean(value)?,
-            "train_last_turn_only" => self.train_last_turn_only = boolean(value)?,
-            "sanitize_control_tokens" => self.sanitize_control_tokens = boolean(value)?,
-            "train_field" => {
-                self.train_field = match value.kind() {
-                    ValueKind::None => Vec::new(),
-                    ValueKind::Seq => {
-                        let fields = value.try_iter().map_err(|e| invalid(e.to_string()))?;
-                        fields.map(|field| string(&field).map(String::from)).collect::<Result<_>>()?
-                    }
-                    _ => vec![string(value)?.to_string()],
-                }
-            }
-            "max_length" => {
-                self.max_length = if value.is_none() {
-                    None
-                } else {
-                    match i64::try_from(value.clone()) {
-                        Ok(n) if n > 0 && value.kind() == ValueKind::Number => Some(n as usize),
-                        _ => return Err(invalid(format!("must be a positive integer or None, got {value}"))),
-                    }
-                }
-            }
-            other => {
-                return Err(Error::Input(format!(
-                    "is unknown; the policy options are mode, roles_to_train, train_end_of_turn, \
-                     train_last_turn_only, train_field, max_length, truncation and sanitize_control_tokens \
-                     (got '{other}')"
-                )))
-            }
+/// A positive integer, or none.
+fn positive<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<usize>, D::Error> {
+    match Option::<usize>::deserialize(deserializer)? {
+        Some(0) => Err(serde::de::Error::custom("must be a positive integer or None, got 0")),
+        n => Ok(n),
+    }
+}
+
+impl Policy {
+    /// A policy from a mapping of option names to values (JSON-like); the options it leaves out keep `self`'s.
+    pub fn with_options(&self, options: &serde_json::Value) -> Result<Policy> {
+        let serde_json::Value::Object(options) = options else {
+            return Err(Error::Input(format!("the policy options must be a mapping, got {options}")));
+        };
+        let mut merged = serde_json::to_value(self).expect("a policy is plain data");
+        for (name, value) in options {
+            merged[name] = value.clone();
+            // One option at a time, so that the error names the option at fault.
+            Policy::deserialize(&merged).map_err(|e| Error::Input(format!("option {name}: {e}")))?;
         }
-        Ok(())
+        Ok(Policy::deserialize(merged).expect("checked option by option"))
     }
 
     /// Which messages of `conversation` are trained: by role, then the per-message field, then the last-turn rule.
@@ -148,7 +120,8 @@ impl Policy {
                 (!flag.is_undefined() && !flag.is_none()).then_some((field, flag))
             });
             if let Some((field, flag)) = flag {
-                let flag = train_flag(&flag).map_err(|e| e.context(format_args!("message {index}: field '{field}'")))?;
+                let flag =
+                    train_flag(&flag).map_err(|e| e.context(format_args!("message {index}: field '{field}'")))?;
                 train = flag && index >= conversation.completion_start;
             }
             trained.push(train);
@@ -178,7 +151,9 @@ impl Policy {
 
 /// Whether each message is an assistant message: the selection `{% generation %}` blocks stand for.
 pub fn assistant_messages(conversation: &Conversation) -> Vec<bool> {
-    messages(conversation).map(|m| m.get_attr("role").ok().as_ref().and_then(Value::as_str) == Some("assistant")).collect()
+    messages(conversation)
+        .map(|m| m.get_attr("role").ok().as_ref().and_then(Value::as_str) == Some("assistant"))
+        .collect()
 }
 
 fn messages(conversation: &Conversation) -> impl Iterator<Item = Value> + '_ {
@@ -200,21 +175,6 @@ fn train_flag(value: &Value) -> Result<bool> {
     }
 }
 
-fn string(value: &Value) -> Result<&str> {
-    value.as_str().ok_or_else(|| invalid(format!("must be a string, got {}", value.kind())))
-}
-
-fn boolean(value: &Value) -> Result<bool> {
-    match value.kind() {
-        ValueKind::Bool => Ok(value.is_true()),
-        kind => Err(invalid(format!("must be True or False, got a {kind}"))),
-    }
-}
-
-fn invalid(message: String) -> Error {
-    Error::Input(message)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,8 +194,8 @@ mod tests {
         ]))
     }
 
-    fn policy(overrides: serde_json::Value) -> Result<Policy> {
-        Policy::default().with_overrides(&Value::from(Serde(overrides)))
+    fn policy(options: serde_json::Value) -> Result<Policy> {
+        Policy::default().with_options(&options)
     }
 
     #[test]
@@ -287,13 +247,18 @@ mod tests {
             assert!(matches!(policy(bad.clone()), Err(Error::Input(_))), "{bad}");
         }
         let err = policy(serde_json::json!({"truncation": "middle"})).unwrap_err();
-        assert_eq!(err.message(), "option truncation: must be 'keep_start', 'keep_end' or 'drop', got 'middle'");
+        assert_eq!(
+            err.message(),
+            "option truncation: unknown variant `middle`, expected one of `keep_start`, `keep_end`, `drop`"
+        );
+        let err = policy(serde_json::json!({"colour": "blue"})).unwrap_err();
+        assert!(err.message().starts_with("option colour: unknown field `colour`, expected one of `mode`"), "{err}");
     }
 
     #[test]
     fn overrides_keep_the_other_options() {
         let base = policy(serde_json::json!({"max_length": 8, "truncation": "drop"})).unwrap();
-        let p = base.with_overrides(&Value::from(Serde(serde_json::json!({"mode": "turns"})))).unwrap();
+        let p = base.with_options(&serde_json::json!({"mode": "turns"})).unwrap();
         assert_eq!((p.mode, p.max_length, p.truncation), (Mode::Turns, Some(8), Truncation::Drop));
     }
 }

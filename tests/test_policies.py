@@ -12,6 +12,7 @@ import pytest
 from conftest import trained_texts as trained
 
 import sftmask
+import sftmask.policy
 from sftmask import DEMO_DIR
 
 CHATML = (
@@ -82,7 +83,7 @@ def test_per_message_train_field_overrides_the_role(masker):
 
 def test_constructor_policy_is_the_default_and_calls_override_it():
     m = sftmask.Masker.from_pretrained(DEMO_DIR, chat_template=CHATML, train_last_turn_only=True, train_end_of_turn=False)
-    assert m.policy["train_last_turn_only"] is True
+    assert m.policy.train_last_turn_only is True
     assert trained(m, m.encode(CHAT)) == ["No jokes today"]
     assert trained(m, m.encode(CHAT, train_last_turn_only=False)) == ["Hello friend", "No jokes today"]
 
@@ -96,6 +97,23 @@ def test_bad_policy_options_are_errors(masker):
         sftmask.Masker.from_pretrained(DEMO_DIR, mode="magic")
     with pytest.raises(TypeError, match="colour"):
         sftmask.Masker.from_strings((DEMO_DIR / "tokenizer.json").read_text(encoding="utf-8"), colour="blue")
+
+
+def test_the_python_policy_and_the_cores_agree_on_defaults_and_checks():
+    """`sftmask.Policy` and `rust/policy.rs` each define the options; the core checks every value."""
+    assert sftmask.policy.resolve({}) == sftmask.Policy().as_native()
+    assert sftmask.Policy(roles_to_train=["user"], train_field="train").as_native()["roles_to_train"] == ["user"]
+    for options, option in [
+        ({"truncation": "middle"}, "truncation"),
+        ({"max_length": 0}, "max_length"),
+        ({"max_length": 2.5}, "max_length"),
+        ({"train_end_of_turn": 1}, "train_end_of_turn"),
+        ({"roles_to_train": "assistant"}, "roles_to_train"),
+    ]:
+        with pytest.raises(sftmask.InputError, match=f"^option {option}: "):
+            sftmask.Policy(**options)
+    with pytest.raises(sftmask.InputError, match="^option colour: unknown field"):
+        sftmask.policy.resolve({"colour": "blue"})
 
 
 def test_a_conversation_with_nothing_to_train_is_an_error(masker):

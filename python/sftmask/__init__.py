@@ -6,6 +6,7 @@ from sftmask._native import ConfigError, InputError, SftmaskError, TemplateError
 from sftmask.doctor import CheckReport, Finding, check
 from sftmask.masker import Masker
 from sftmask.packing import PackReport, pack
+from sftmask.policy import Policy
 from sftmask.report import BatchReport, RowError
 
 IGNORE_INDEX = -100
@@ -23,6 +24,7 @@ __all__ = [
     "InputError",
     "Masker",
     "PackReport",
+    "Policy",
     "RowError",
     "SftmaskError",
     "TemplateError",

@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 
 REPORT_KEY: str
+PACK_REPORT_KEY: str
 
 class SftmaskError(ValueError): ...
 class TemplateError(SftmaskError): ...
@@ -15,12 +16,10 @@ class ConfigError(SftmaskError): ...
 class TokenizerError(SftmaskError): ...
 class UntrainableError(SftmaskError): ...
 
-# Policy options, as `Masker.from_dir(policy=...)` and the `policy=` of the encode functions take them:
-# {"mode": "auto" | "generation" | "turns", "roles_to_train": list[str], "train_end_of_turn": bool,
-#  "train_last_turn_only": bool, "train_field": str | list[str] | None, "max_length": int | None,
-#  "truncation": "keep_start" | "keep_end" | "drop", "sanitize_control_tokens": bool}; any subset, the rest from
-#  the masker's policy.
+# Policy options as `sftmask.Policy.as_native()` writes them (any subset; the rest from the masker's policy).
 Policy = Mapping[str, Any]
+
+def resolve_policy(options: Policy) -> str: ...
 
 class Masker:
     @staticmethod

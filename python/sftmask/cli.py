@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import sftmask
 from sftmask.masker import FORMATS
+from sftmask.policy import Policy
 from sftmask.prepare import MAX_ERROR_RATE
 
 DEMO_DATA = sftmask.DEMO_DIR / "conversations.jsonl"
@@ -25,13 +28,8 @@ def _use_demo(args: argparse.Namespace) -> None:
         raise _UsageError(f"{args.command} needs INPUT files and --tokenizer (or --demo)")
 
 
-#: The policy options the command line sets, by their `Masker` names; None where not given (the default applies).
-_POLICY_ARGS = ("mode", "roles_to_train", "train_end_of_turn", "train_last_turn_only", "train_field", "max_length",
-                "truncation", "sanitize_control_tokens")
-
-
 def _masker(args: argparse.Namespace) -> sftmask.Masker:
-    policy = {name: getattr(args, name) for name in _POLICY_ARGS if getattr(args, name, None) is not None}
+    policy = {name: getattr(args, name) for name in Policy.option_names() if getattr(args, name, None) is not None}
     return sftmask.Masker.from_pretrained(args.tokenizer, chat_template=args.chat_template, **policy)
 
 
@@ -170,20 +168,25 @@ def _add_masker_options(parser: argparse.ArgumentParser) -> None:
     rows.add_argument("--split", help="the split of a saved DatasetDict or hub dataset (splits are never merged)")
     rows.add_argument("--template-var", type=_template_var, action="append", default=[], metavar="KEY=VALUE",
                       help="a template variable (repeatable; VALUE read as JSON when it is, e.g. enable_thinking=false)")
-    policy = parser.add_argument_group("training policy (default: the masker's)")
-    policy.add_argument("--mode", choices=["auto", "generation", "turns"], help="how trained text is found")
-    policy.add_argument("--roles-to-train", type=_names, metavar="ROLES", help="comma-separated roles (default: assistant)")
-    policy.add_argument("--train-end-of-turn", action=argparse.BooleanOptionalAction, default=None,
-                        help="train the end-of-turn tokens of trained turns (default: yes)")
-    policy.add_argument("--train-last-turn-only", action="store_true", default=None,
-                        help="train only the last message the other rules select")
-    policy.add_argument("--train-field", type=lambda t: _names(t) or [], metavar="FIELDS",
-                        help="comma-separated message fields overriding the role rule, first present wins "
-                             "(default: train,weight; '' for none)")
-    policy.add_argument("--max-length", type=_positive, help="at most this many tokens per row")
-    policy.add_argument("--truncation", choices=["keep_start", "keep_end", "drop"], help="how --max-length cuts")
-    policy.add_argument("--sanitize-control-tokens", action="store_true", default=None,
-                        help="encode special tokens spelled inside messages as plain text")
+    _add_policy_options(parser.add_argument_group("training policy (default: the masker's)"))
+
+
+def _add_policy_options(group: argparse._ArgumentGroup) -> None:
+    """A flag for each field of `Policy` (`max_length` is `--max-length`), typed by the field; a flag left out is
+    None, and the masker's default applies."""
+    hints = typing.get_type_hints(Policy)
+    for option in dataclasses.fields(Policy):
+        flag, kind = "--" + option.name.replace("_", "-"), hints[option.name]
+        default = ",".join(option.default) if isinstance(option.default, tuple) else option.default
+        help = f"{option.metadata['help']} (default: {default})"
+        if kind is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help)
+        elif typing.get_origin(kind) is typing.Literal:
+            group.add_argument(flag, choices=typing.get_args(kind), help=help)
+        elif int in typing.get_args(kind):
+            group.add_argument(flag, type=_positive, metavar="N", help=help)
+        else:  # names: roles, fields
+            group.add_argument(flag, type=_names, metavar="NAMES", help=f"{help}; comma-separated, '' for none")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from sftmask import _native
 from sftmask.masker import READ_OPTIONS, Masker, native_rows, read_options
+from sftmask.policy import Policy, split_options
 from sftmask.report import BatchReport
 from sftmask.progress import Progress
 from sftmask.sources import Chunk, JsonLines, input_size, read_chunks
@@ -122,7 +123,7 @@ class CheckReport:
         return report_page(self)
 
 
-def _new_findings(masker: Masker, policy: Mapping[str, Any]) -> list[Finding]:
+def _new_findings(masker: Masker, policy: Policy) -> list[Finding]:
     findings = [
         Finding("encode_errors", PROBLEM, "rows that cannot be encoded"),
         Finding("no_trained_tokens", PROBLEM, "rows with no trained token"),
@@ -130,9 +131,9 @@ def _new_findings(masker: Masker, policy: Mapping[str, Any]) -> list[Finding]:
         Finding("end_of_turn_untrained", PROBLEM, "assistant turns whose end-of-turn token is not trained"),
         Finding(
             "special_tokens_in_content",
-            NOTE if policy["sanitize_control_tokens"] else PROBLEM,
+            NOTE if policy.sanitize_control_tokens else PROBLEM,
             "special-token text inside message content"
-            + (" (encoded as plain text: sanitize_control_tokens)" if policy["sanitize_control_tokens"] else ""),
+            + (" (encoded as plain text: sanitize_control_tokens)" if policy.sanitize_control_tokens else ""),
         ),
         Finding("truncation_cuts_trained_tokens", PROBLEM, "truncation to max_length cuts trained tokens"),
         Finding("not_checked", NOTE, "rows whose turns could not be located, not checked for leakage and end-of-turn"),
@@ -142,7 +143,7 @@ def _new_findings(masker: Masker, policy: Mapping[str, Any]) -> list[Finding]:
             "no_generation_tags",
             NOTE,
             "the chat template has no {% generation %} tags: assistant turns are located in the render "
-            f"(mode={policy['mode']!r}); transformers' return_assistant_tokens_mask would refuse it",
+            f"(mode={policy.mode!r}); transformers' return_assistant_tokens_mask would refuse it",
             about_rows=False,
         )
         note.count = 1
@@ -169,7 +170,7 @@ def check(
     to check at all is a problem.
     """
     read = {k: options.pop(k) for k in READ_OPTIONS if k in options}
-    policy = {**masker.policy, **{k: v for k, v in options.items() if k in masker.policy}}
+    policy = masker.policy.replace(**split_options(dict(options)))
     report = CheckReport(findings=_new_findings(masker, policy))
     special = masker.special_tokens
     special_pattern = re.compile("|".join(map(re.escape, sorted(special, key=len, reverse=True)))) if special else None
@@ -294,13 +295,13 @@ def _count_lengths(report: CheckReport, source: str, ids, labels) -> None:
 
 def _check_turns(masker, encode, messages, ids, labels, policy, special_ids, report, where) -> None:
     """Role leakage and untrained end-of-turn tokens, against the turns of every message located in the render."""
-    trained_roles = policy["roles_to_train"]
+    trained_roles = policy.roles_to_train
     trained_roles = {trained_roles} if isinstance(trained_roles, str) else set(trained_roles)
     roles = {m.get("role") for conversation in messages if conversation for m in conversation if isinstance(m, Mapping)}
     read_roles = sorted(roles - trained_roles - {None})
     turns = dict(mode="turns", train_last_turn_only=False, train_field=None)
     # The turns the policy trains (a message's `train` / `weight` field included): their ends must be trained.
-    trained_turns = encode(**{**turns, "train_field": policy["train_field"]}, roles_to_train=sorted(trained_roles),
+    trained_turns = encode(**{**turns, "train_field": policy.train_field}, roles_to_train=sorted(trained_roles),
                            train_end_of_turn=True)
     trained_turns = _rows(trained_turns, "labels")
     read_turns = _rows(encode(**turns, roles_to_train=read_roles, train_end_of_turn=False), "labels") if read_roles else None
@@ -335,16 +336,16 @@ def _check_special_tokens(messages, pattern, finding: Finding, where) -> None:
 
 
 def _check_truncation(labels, policy, finding: Finding, where) -> None:
-    max_length = policy["max_length"]
+    max_length = policy.max_length
     if not max_length:
         return
     for i, row_labels in enumerate(labels):
         if row_labels is None or len(row_labels) <= max_length:
             continue
         trained = row_labels != IGNORE_INDEX
-        if policy["truncation"] == "keep_end":
+        if policy.truncation == "keep_end":
             lost = int(trained[: len(row_labels) - max_length].sum())
-        elif policy["truncation"] == "drop":
+        elif policy.truncation == "drop":
             lost = int(trained.sum())
         else:
             lost = int(trained[max_length:].sum())

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from sftmask import _native
 from sftmask._native import ConfigError
+from sftmask.policy import Policy, split_options
 from sftmask.sources import JsonLines
 
 # Files a tokenizer directory needs; the hub download fetches only these.
@@ -49,34 +50,6 @@ def _resolve_directory(name_or_path: str | os.PathLike, revision: str | None) ->
         return Path(snapshot_download(str(name_or_path), revision=revision, allow_patterns=TOKENIZER_FILES))
     except Exception as exc:  # network, authentication, unknown repository
         raise ConfigError(f"could not download the tokenizer {name_or_path!r} from the Hub: {exc}") from exc
-
-
-class _Unset:
-    """Marks a policy option not given to a call: the masker's own value applies."""
-
-    def __repr__(self) -> str:
-        return "<the masker's>"
-
-
-_UNSET: Any = _Unset()
-
-#: The policy options of `Masker` and their defaults.
-POLICY_DEFAULTS: dict[str, Any] = {
-    "mode": "auto",
-    "roles_to_train": ("assistant",),
-    "train_end_of_turn": True,
-    "train_last_turn_only": False,
-    "train_field": ("train", "weight"),
-    "max_length": None,
-    "truncation": "keep_start",
-    "sanitize_control_tokens": False,
-}
-
-
-def _native_policy(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Policy options as the native layer takes them (lists, not tuples)."""
-    lists = ("roles_to_train", "train_field")
-    return {k: list(v) if k in lists and v is not None and not isinstance(v, str) else v for k, v in options.items()}
 
 
 #: The dataset formats rows are recognised in, by their columns (see `Masker.encode_batch`).
@@ -118,21 +91,9 @@ class Masker:
     each trained message's turn located in the render: what the template writes for it after its header, up to and
     including its end-of-turn tokens.
 
-    Policy options (constructor defaults, each overridable per call of `encode`):
-
-    - `mode`: `"auto"` (generation blocks when the template has them and every assistant message is trained,
-      otherwise located turns), `"generation"` (generation blocks only) or `"turns"` (located turns only).
-    - `roles_to_train`: the roles whose messages are trained (default `("assistant",)`).
-    - `train_end_of_turn`: whether the end-of-turn tokens closing a trained turn are trained (default True).
-    - `train_last_turn_only`: train only the last message the other rules select.
-    - `train_field`: message fields (`true`/`false`, or a weight `1`/`0`) overriding the role rule for that
-      message, the first present one deciding; `None` to ignore such fields (default `("train", "weight")`:
-      sftmask's `train`, then OpenAI's fine-tuning `weight`).
-    - `max_length`, `truncation`: at most `max_length` tokens, keeping the start (`"keep_start"`), the end
-      (`"keep_end"`), or refusing longer rows (`"drop"`).
-    - `sanitize_control_tokens`: encode control tokens spelled inside the data (`<|im_start|>` in a message) as
-      plain text, as transformers' `apply_chat_template(sanitize_control_tokens=True)` does (default False: they
-      are encoded as the special tokens they spell, as transformers does by default).
+    What is trained is the masker's `policy` (a `sftmask.Policy`): its options are keyword arguments of the
+    constructors, and of each call of `encode`, `encode_batch` and `check`, which override the masker's for that
+    call.
 
     A row left with no trained token raises `UntrainableError` rather than yielding all `-100` labels.
     """
@@ -144,7 +105,7 @@ class Masker:
         *,
         name_or_path: str | None = None,
         dtype: str = "int32",
-        **policy: Any,
+        policy: Policy,
     ) -> None:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'int32' or 'int64', got {dtype!r}")
@@ -153,7 +114,7 @@ class Masker:
         self._source = source
         self.name_or_path = name_or_path
         self.dtype = dtype
-        self.policy: dict[str, Any] = {**POLICY_DEFAULTS, **policy}
+        self.policy = policy
 
     @classmethod
     def from_pretrained(
@@ -163,34 +124,18 @@ class Masker:
         chat_template: str | os.PathLike | None = None,
         revision: str | None = None,
         dtype: str = "int32",
-        mode: str = "auto",
-        roles_to_train: Sequence[str] = ("assistant",),
-        train_end_of_turn: bool = True,
-        train_last_turn_only: bool = False,
-        train_field: str | Sequence[str] | None = ("train", "weight"),
-        max_length: int | None = None,
-        truncation: str = "keep_start",
-        sanitize_control_tokens: bool = False,
+        **policy: Any,
     ) -> Masker:
         """Loads `tokenizer.json`, `tokenizer_config.json` and `chat_template.jinja` from a local directory, or from
         the Hugging Face Hub when `name_or_path` is a repository id (needs `pip install 'sftmask[hub]'`).
 
         `chat_template` replaces the tokenizer's own template: the template text, or a path to a `.jinja` file.
-        The other options are the policy (see the class documentation).
+        The other keyword arguments are the options of the masker's `Policy`.
         """
-        policy = dict(
-            mode=mode,
-            roles_to_train=roles_to_train,
-            train_end_of_turn=train_end_of_turn,
-            train_last_turn_only=train_last_turn_only,
-            train_field=train_field,
-            max_length=max_length,
-            truncation=truncation,
-            sanitize_control_tokens=sanitize_control_tokens,
-        )
+        policy = Policy(**policy)
         directory = str(_resolve_directory(name_or_path, revision))
-        source = ("dir", directory, _read_chat_template(chat_template), _native_policy(policy))
-        return cls(_build(source), source, name_or_path=str(name_or_path), dtype=dtype, **policy)
+        source = ("dir", directory, _read_chat_template(chat_template), policy.as_native())
+        return cls(_build(source), source, name_or_path=str(name_or_path), dtype=dtype, policy=policy)
 
     @classmethod
     def from_strings(
@@ -203,14 +148,14 @@ class Masker:
         **policy: Any,
     ) -> Masker:
         """Builds a masker from the contents of the tokenizer files instead of a directory. Keyword arguments
-        beyond these are the policy options of `from_pretrained`."""
+        beyond these are the options of the masker's `Policy`."""
         import json
 
-        _check_policy_names(policy, "from_strings")
+        policy = Policy(**policy)
         if isinstance(tokenizer_config, Mapping):
             tokenizer_config = json.dumps(tokenizer_config)
-        source = ("strings", tokenizer_json, tokenizer_config, _read_chat_template(chat_template), _native_policy(policy))
-        return cls(_build(source), source, dtype=dtype, **policy)
+        source = ("strings", tokenizer_json, tokenizer_config, _read_chat_template(chat_template), policy.as_native())
+        return cls(_build(source), source, dtype=dtype, policy=policy)
 
     @property
     def has_generation_tags(self) -> bool:
@@ -255,14 +200,6 @@ class Masker:
         prompt: str | Sequence[Mapping[str, Any]] | None = None,
         completion: str | Sequence[Mapping[str, Any]] | None = None,
         dtype: str | None = None,
-        mode: str = _UNSET,
-        roles_to_train: Sequence[str] = _UNSET,
-        train_end_of_turn: bool = _UNSET,
-        train_last_turn_only: bool = _UNSET,
-        train_field: str | None = _UNSET,
-        max_length: int | None = _UNSET,
-        truncation: str = _UNSET,
-        sanitize_control_tokens: bool = _UNSET,
         **template_kwargs: Any,
     ) -> dict[str, np.ndarray]:
         """Renders, tokenizes and labels one row.
@@ -275,26 +212,13 @@ class Masker:
         template as `prompt + completion` (plus the EOS token when `train_end_of_turn`, as TRL does). A missing or
         None prompt is empty: no prompt messages, or `""` beside a string completion.
 
-        Policy options given here override the masker's for this call; other keyword arguments
+        Keyword arguments named like a `Policy` option override the masker's policy for this call; the others
         (`enable_thinking=False`, ...) become template variables.
 
         Returns numpy arrays `input_ids`, `attention_mask` and `labels` (the token id where trained, `-100`
         elsewhere), int32 unless `dtype="int64"`. Raises `UntrainableError` when no token is left to train.
         """
-        overrides = {
-            name: value
-            for name, value in (
-                ("mode", mode),
-                ("roles_to_train", roles_to_train),
-                ("train_end_of_turn", train_end_of_turn),
-                ("train_last_turn_only", train_last_turn_only),
-                ("train_field", train_field),
-                ("max_length", max_length),
-                ("truncation", truncation),
-                ("sanitize_control_tokens", sanitize_control_tokens),
-            )
-            if value is not _UNSET
-        }
+        policy = self._call_policy(template_kwargs)
         if completion is None:
             if prompt is not None:
                 raise TypeError("prompt= needs completion=")
@@ -305,7 +229,6 @@ class Masker:
         dtype = self.dtype if dtype is None else dtype
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'int32' or 'int64', got {dtype!r}")
-        policy = _native_policy(overrides) if overrides else None
         input_ids, labels = self._native.encode(
             messages, tools, False, template_kwargs, _DTYPES[dtype], policy, prompt, completion
         )
@@ -366,7 +289,7 @@ class Masker:
             raise ValueError(f"on_error must be 'raise', 'skip' or 'null', got {on_error!r}")
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
-        policy = {k: template_kwargs.pop(k) for k in list(template_kwargs) if k in POLICY_DEFAULTS}
+        policy = self._call_policy(template_kwargs)
         rows = read_options(
             format=format, role_map=role_map, keep_nulls=keep_nulls, messages_column=messages_column,
             tools_column=tools_column, prompt_column=prompt_column, completion_column=completion_column,
@@ -375,10 +298,16 @@ class Masker:
             on_error=on_error,
             threads=threads,
             template_kwargs=template_kwargs,
-            policy=_native_policy(policy) if policy else None,
+            policy=policy,
             rows=rows,
         )
         return _native.encode_batch(self._native, native_rows(data), options)
+
+    def _call_policy(self, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """The policy of a call, as the native layer takes it, from the policy options among `kwargs` (removed
+        from them); None when there are none and the masker's own applies."""
+        options = split_options(kwargs)
+        return self.policy.replace(**options).as_native() if options else None
 
     def __call__(self, batch: Any, **options: Any) -> pa.Table:
         """`encode_batch` returning a `pyarrow.Table`, the form `datasets.Dataset.map` takes:
@@ -417,12 +346,6 @@ def native_rows(data: Any) -> Any:
     raise TypeError(f"encode_batch cannot read a {type(data).__name__}; pass an Arrow table or a list of rows")
 
 
-def _check_policy_names(options: Mapping[str, Any], where: str) -> None:
-    unknown = sorted(set(options) - set(POLICY_DEFAULTS))
-    if unknown:
-        raise TypeError(f"{where}() got unexpected keyword arguments: {', '.join(unknown)}")
-
-
 def _build(source: tuple) -> _native.Masker:
     """The native masker for what a masker is built from: `("dir", directory, template, policy)` or
     `("strings", tokenizer_json, tokenizer_config, template, policy)`."""
@@ -430,6 +353,6 @@ def _build(source: tuple) -> _native.Masker:
     return _native.Masker.from_dir(*args) if kind == "dir" else _native.Masker.from_strings(*args)
 
 
-def _restore(source: tuple, name_or_path: str | None, dtype: str, policy: dict[str, Any]) -> Masker:
+def _restore(source: tuple, name_or_path: str | None, dtype: str, policy: Policy) -> Masker:
     """Rebuilds a pickled masker from what it was built from."""
-    return Masker(_build(source), source, name_or_path=name_or_path, dtype=dtype, **policy)
+    return Masker(_build(source), source, name_or_path=name_or_path, dtype=dtype, policy=policy)

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from sftmask import _native
 
-PACK_REPORT_KEY = b"sftmask.pack"
+PACK_REPORT_KEY = _native.PACK_REPORT_KEY.encode()
 
 
 def _flat(column: pa.ListArray) -> tuple[np.ndarray, np.ndarray]:

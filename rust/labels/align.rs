@@ -8,7 +8,7 @@
 
 use std::ops::RangeInclusive;
 
-use crate::template::Trace;
+use crate::render::template::Trace;
 
 /// Where the end of `probe` falls in `full`: the output position `p` inside `window` such that the pieces of `full`
 /// ending at `p` repeat the longest run of `probe`'s last pieces, the earliest such `p` when several tie (a turn
@@ -29,7 +29,7 @@ pub fn align_end(probe: &Trace, full: &Trace, window: RangeInclusive<usize>) -> 
 
 /// How many pieces `probe.spans[..a]` and `full.spans[..b]` have in common at their ends.
 fn common_tail(probe: &Trace, a: usize, full: &Trace, b: usize) -> usize {
-    let same = |x: &crate::template::TraceSpan, y: &crate::template::TraceSpan| {
+    let same = |x: &crate::render::template::TraceSpan, y: &crate::render::template::TraceSpan| {
         x.source == y.source && probe.text[x.output.clone()] == full.text[y.output.clone()]
     };
     probe.spans[..a].iter().rev().zip(full.spans[..b].iter().rev()).take_while(|(x, y)| same(x, y)).count()
@@ -38,7 +38,7 @@ fn common_tail(probe: &Trace, a: usize, full: &Trace, b: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::TraceSpan;
+    use crate::render::template::TraceSpan;
 
     /// A trace from (source start, text) pieces; the source range is one byte long at that start.
     fn trace(pieces: &[(usize, &str)]) -> Trace {
@@ -56,7 +56,8 @@ mod tests {
     #[test]
     fn the_turn_end_is_found_although_the_turn_renders_differently() {
         let probe = trace(&[(1, "U:hi|"), (3, "A:<think></think>ok"), (4, "|")]);
-        let full = trace(&[(1, "U:hi|"), (2, "A:ok"), (4, "|"), (1, "U:more|"), (3, "A:<think>r</think>fine"), (4, "|")]);
+        let full =
+            trace(&[(1, "U:hi|"), (2, "A:ok"), (4, "|"), (1, "U:more|"), (3, "A:<think>r</think>fine"), (4, "|")]);
         assert_eq!(align_end(&probe, &full, 0..=full.text.len()), Some("U:hi|A:ok|".len()));
     }
 

@@ -31,14 +31,11 @@ pub fn trained_tokens(offsets: &[(usize, usize)], spans: &[Range<usize>]) -> Vec
 
 /// `labels[i] = input_ids[i]` where trained, [`IGNORE_INDEX`] elsewhere.
 pub fn labels(input_ids: &[u32], trained: &[bool]) -> Vec<i32> {
-    input_ids
-        .iter()
-        .zip(trained)
-        .map(|(&id, &trained)| if trained { id as i32 } else { IGNORE_INDEX })
-        .collect()
+    input_ids.iter().zip(trained).map(|(&id, &trained)| if trained { id as i32 } else { IGNORE_INDEX }).collect()
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // spans are lists of ranges, often of one
 mod tests {
     use super::*;
 

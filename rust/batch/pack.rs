@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::spans::IGNORE_INDEX;
+use crate::labels::spans::IGNORE_INDEX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
@@ -142,7 +142,9 @@ pub fn pack(
                     }
                     Overflow::Split => {
                         packed.split += 1;
-                        pieces.extend((start..end).step_by(max_length).map(|s| Piece { start: s, len: max_length.min(end - s) }));
+                        pieces.extend(
+                            (start..end).step_by(max_length).map(|s| Piece { start: s, len: max_length.min(end - s) }),
+                        );
                     }
                     Overflow::Drop => {
                         packed.dropped += 1;
@@ -165,7 +167,8 @@ fn best_fit_decreasing(mut pieces: Vec<Piece>, max_length: usize) -> Vec<Vec<Pie
     // Remaining room -> bins with exactly that much room left.
     let mut by_room: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for piece in pieces {
-        let fit = by_room.range_mut(piece.len..).next().map(|(&room, bins)| (room, bins.pop().expect("no empty lists")));
+        let fit =
+            by_room.range_mut(piece.len..).next().map(|(&room, bins)| (room, bins.pop().expect("no empty lists")));
         let (bin, room) = match fit {
             Some((room, bin)) => {
                 if by_room[&room].is_empty() {
@@ -264,7 +267,8 @@ mod tests {
             let cu = &packed.cu_seqlens[packed.cu_offsets[p] as usize..packed.cu_offsets[p + 1] as usize];
             assert_eq!(cu.len(), lengths.len() + 1);
             assert_eq!(*cu.last().unwrap() as usize, tokens);
-            let positions = &packed.position_ids[packed.token_offsets[p] as usize..packed.token_offsets[p + 1] as usize];
+            let positions =
+                &packed.position_ids[packed.token_offsets[p] as usize..packed.token_offsets[p + 1] as usize];
             for (w, &len) in cu.windows(2).zip(lengths) {
                 assert_eq!(w[1] - w[0], len);
                 assert_eq!(&positions[w[0] as usize..w[1] as usize], &(0..len).collect::<Vec<_>>()[..]);

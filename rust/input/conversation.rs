@@ -8,7 +8,8 @@
 use minijinja::value::{Value, ValueKind};
 
 use crate::error::{Error, Result};
-use crate::formats::{Format, RoleMap};
+use crate::input::formats::{Format, RoleMap};
+use crate::values::{map_value, parse_json};
 
 /// Names a message's reasoning is passed under, in transformers' order of preference.
 const REASONING_FIELDS: [&str; 3] = ["reasoning_content", "thinking", "reasoning"];
@@ -61,7 +62,8 @@ impl Conversation {
         for (index, message) in self.messages.try_iter().into_iter().flatten().enumerate() {
             let role = message.get_attr("role").ok().filter(|r| r.as_str().is_some()).unwrap_or_default();
             let role = role.as_str().unwrap_or_default();
-            let content = message.get_attr("content").ok().filter(|c| c.kind() == ValueKind::String).unwrap_or_default();
+            let content =
+                message.get_attr("content").ok().filter(|c| c.kind() == ValueKind::String).unwrap_or_default();
             let content = content.as_str().unwrap_or_default();
             if !KNOWN_ROLES.contains(&role) && !content.is_empty() && !text.contains(content) {
                 return Err(Error::Input(format!(
@@ -79,7 +81,9 @@ impl Conversation {
 
 pub(crate) fn normalize_messages(messages: &Value, roles: &RoleMap) -> Result<Value> {
     let messages = match messages.kind() {
-        ValueKind::String => parse_json(messages.as_str().unwrap_or_default(), "messages (a list of messages, or its JSON text)")?,
+        ValueKind::String => {
+            parse_json(messages.as_str().unwrap_or_default(), "messages (a list of messages, or its JSON text)")?
+        }
         _ => messages.clone(),
     };
     if messages.kind() != ValueKind::Seq {
@@ -103,7 +107,10 @@ fn has_field(fields: &[(Value, Value)], name: &str) -> bool {
 
 fn normalize_message(message: &Value, roles: &RoleMap) -> Result<Value> {
     if message.kind() != ValueKind::Map {
-        return Err(Error::Input(format!("a message must be a mapping with 'role' and 'content', got {}", message.kind())));
+        return Err(Error::Input(format!(
+            "a message must be a mapping with 'role' and 'content', got {}",
+            message.kind()
+        )));
     }
     let mut fields: Vec<(Value, Value)> = Vec::new();
     for key in message.try_iter().map_err(|e| Error::Input(e.to_string()))? {
@@ -195,19 +202,6 @@ pub(crate) fn parse_tools(tools: Option<&Value>) -> Result<Option<Value>> {
     Ok(Some(tools))
 }
 
-/// A mapping value that keeps the entries' order, as Python dicts do. A key given twice keeps its first position
-/// and its last value.
-pub fn map_value<K: Into<Value>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
-    Value::from(entries.into_iter().map(|(k, v)| (k.into(), v)).collect::<indexmap::IndexMap<Value, Value>>())
-}
-
-/// Parses JSON text into a template value, keeping key order.
-pub fn parse_json(text: &str, what: &str) -> Result<Value> {
-    serde_json::from_str::<serde_json::Value>(text)
-        .map(|v| Value::from(minijinja::value::Serde(v)))
-        .map_err(|e| Error::Input(format!("{what} is not valid JSON: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,7 +216,8 @@ mod tests {
 
     #[test]
     fn none_fields_are_dropped() {
-        let c = conv(serde_json::json!([{"role": "assistant", "content": null, "tool_calls": null, "name": "x"}])).unwrap();
+        let c =
+            conv(serde_json::json!([{"role": "assistant", "content": null, "tool_calls": null, "name": "x"}])).unwrap();
         let message = c.messages.get_item(&Value::from(0)).unwrap();
         assert_eq!(keys(&message), ["role", "name"]);
     }

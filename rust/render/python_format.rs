@@ -23,7 +23,14 @@ pub struct JsonOptions {
 
 impl Default for JsonOptions {
     fn default() -> Self {
-        JsonOptions { ensure_ascii: false, indent: None, item_separator: ", ".into(), key_separator: ": ".into(), sort_keys: false, max_len: usize::MAX }
+        JsonOptions {
+            ensure_ascii: false,
+            indent: None,
+            item_separator: ", ".into(),
+            key_separator: ": ".into(),
+            sort_keys: false,
+            max_len: usize::MAX,
+        }
     }
 }
 

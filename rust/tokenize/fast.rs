@@ -15,26 +15,15 @@
 //! The memo belongs to the tokenizer, so it is freed with it; it is sharded by worker thread (each rayon worker
 //! locks its own shard once per text, uncontended) and each shard is capped by bytes.
 
-use std::sync::{Mutex, TryLockError};
-
-use rustc_hash::FxHashMap as HashMap;
-
 use aho_corasick::{AhoCorasick, MatchKind};
 use tokenizers::models::bpe::BPE;
 use tokenizers::utils::SysRegex;
 use tokenizers::{Model, ModelWrapper, Tokenizer};
 
-use crate::pretokenize::{AsciiSplitter, GPT2_PATTERN};
-use crate::sentencepiece::SentencePiece;
-use crate::tokenize::Tokens;
-
-/// Bytes a memo shard may hold (text of its pieces, their tokens, table overhead) before it is cleared.
-const MEMO_BYTES: usize = 32 << 20;
-/// Pieces longer than this are tokenized every time: they rarely repeat, and would crowd the memo.
-const MEMO_MAX_PIECE: usize = 1024;
-/// Estimated bytes of hash table and allocation overhead per memo entry.
-const MEMO_ENTRY_OVERHEAD: usize = 64;
-const MEMO_SHARDS: usize = 64;
+use crate::tokenize::memo::{Memo, Output, PieceTokens, MEMO_BYTES};
+use crate::tokenize::pretokenize::{AsciiSplitter, GPT2_PATTERN};
+use crate::tokenize::sentencepiece::SentencePiece;
+use crate::tokenize::tokens::Tokens;
 
 pub struct FastTokenizer {
     added: AddedTokens,
@@ -44,12 +33,9 @@ pub struct FastTokenizer {
 
 /// How the text between added tokens becomes pieces for the BPE model.
 enum Kind {
-    ByteLevel(ByteLevel),
+    ByteLevel(Box<ByteLevel>),
     SentencePiece(SentencePiece),
 }
-
-/// Token ids of one piece, each with its byte range relative to the piece's start.
-pub(crate) type PieceTokens = Box<[(u32, u32, u32)]>;
 
 impl FastTokenizer {
     /// Returns the fast path when `config` (the parsed `tokenizer.json`, as loaded) is a configuration it
@@ -67,7 +53,7 @@ impl FastTokenizer {
             return None;
         }
         let kind = match ByteLevel::for_config(config, bpe) {
-            Some(byte_level) => Kind::ByteLevel(byte_level),
+            Some(byte_level) => Kind::ByteLevel(Box::new(byte_level)),
             None => Kind::SentencePiece(SentencePiece::for_config(config, bpe)?),
         };
         let added = AddedTokens::new(tokenizer, |content| match &kind {
@@ -79,13 +65,14 @@ impl FastTokenizer {
 
     /// Encodes `text`, or returns `None` when it must go through the full pipeline (text that NFC would change).
     pub fn encode(&self, tokenizer: &Tokenizer, text: &str) -> Option<tokenizers::Result<Tokens>> {
-        if let Kind::ByteLevel(ByteLevel { nfc: true, .. }) = self.kind {
-            if unicode_normalization::is_nfc_quick(text.chars()) != unicode_normalization::IsNormalized::Yes {
-                return None;
-            }
+        // Text that NFC would change goes through the full pipeline, which normalizes it.
+        let nfc = matches!(&self.kind, Kind::ByteLevel(b) if b.nfc);
+        if nfc && unicode_normalization::is_nfc_quick(text.chars()) != unicode_normalization::IsNormalized::Yes {
+            return None;
         }
         let ModelWrapper::BPE(bpe) = tokenizer.get_model() else { return None };
-        let mut tokens = Tokens { ids: Vec::with_capacity(text.len() / 3), offsets: Vec::with_capacity(text.len() / 3) };
+        let mut tokens =
+            Tokens { ids: Vec::with_capacity(text.len() / 3), offsets: Vec::with_capacity(text.len() / 3) };
         let result = self.memo.with_shard(|memo| {
             self.added.split(text, |part| match part {
                 Part::Added(id, start, end) => {
@@ -94,7 +81,7 @@ impl FastTokenizer {
                     Ok(())
                 }
                 Part::Text(start, end) => {
-                    let mut out = Output { memo, tokens: &mut tokens };
+                    let mut out = Output::new(memo, &mut tokens);
                     match &self.kind {
                         Kind::ByteLevel(b) => b.encode(bpe, text, start, end, &mut out),
                         Kind::SentencePiece(s) => s.encode(bpe, text, start, end, &mut out),
@@ -187,110 +174,6 @@ impl AddedTokens {
     }
 }
 
-/// Where the tokens of a text go, and the memo of pieces already tokenized.
-pub(crate) struct Output<'a> {
-    memo: &'a mut MemoShard,
-    tokens: &'a mut Tokens,
-}
-
-impl Output<'_> {
-    /// Emits the tokens of the piece `text[start..end]`, tokenizing it with `tokenize` unless the memo has it.
-    /// `variant` tells apart pieces of the same text tokenized differently (a SentencePiece word with the "▁"
-    /// prefix or without).
-    pub(crate) fn piece(
-        &mut self,
-        text: &str,
-        start: usize,
-        end: usize,
-        variant: usize,
-        tokenize: impl FnOnce(&str) -> tokenizers::Result<PieceTokens>,
-    ) -> tokenizers::Result<()> {
-        let piece = &text[start..end];
-        if piece.len() > MEMO_MAX_PIECE {
-            let tokens = tokenize(piece)?;
-            self.push(start, &tokens);
-            return Ok(());
-        }
-        if let Some(tokens) = self.memo.pieces[variant].get(piece) {
-            push(self.tokens, start, tokens);
-            return Ok(());
-        }
-        let tokens = tokenize(piece)?;
-        push(self.tokens, start, &tokens);
-        self.memo.insert(variant, piece, tokens);
-        Ok(())
-    }
-
-    fn push(&mut self, start: usize, tokens: &[(u32, u32, u32)]) {
-        push(self.tokens, start, tokens);
-    }
-}
-
-fn push(out: &mut Tokens, start: usize, tokens: &[(u32, u32, u32)]) {
-    for &(id, s, e) in tokens {
-        out.ids.push(id);
-        out.offsets.push((start + s as usize, start + e as usize));
-    }
-}
-
-/// Memoized pieces, one shard per worker thread.
-struct Memo {
-    shards: Box<[Mutex<MemoShard>]>,
-}
-
-pub(crate) struct MemoShard {
-    /// Piece text -> its tokens, per variant.
-    pieces: [HashMap<Box<str>, PieceTokens>; 2],
-    bytes: usize,
-    max_bytes: usize,
-}
-
-impl MemoShard {
-    fn new(max_bytes: usize) -> MemoShard {
-        MemoShard { pieces: Default::default(), bytes: 0, max_bytes }
-    }
-
-    fn insert(&mut self, variant: usize, piece: &str, tokens: PieceTokens) {
-        self.bytes += piece.len() + tokens.len() * std::mem::size_of::<(u32, u32, u32)>() + MEMO_ENTRY_OVERHEAD;
-        if self.bytes > self.max_bytes {
-            self.clear();
-        }
-        self.pieces[variant].insert(piece.into(), tokens);
-    }
-
-    fn clear(&mut self) {
-        self.pieces.iter_mut().for_each(HashMap::clear);
-        self.bytes = 0;
-    }
-}
-
-impl Memo {
-    fn new(max_bytes: usize) -> Memo {
-        Memo { shards: (0..MEMO_SHARDS).map(|_| Mutex::new(MemoShard::new(max_bytes))).collect() }
-    }
-
-    /// Runs `f` with this thread's shard, or with an empty one when another thread holds it (two thread pools
-    /// encoding at once): the result is the same, only slower.
-    fn with_shard<R>(&self, f: impl FnOnce(&mut MemoShard) -> R) -> R {
-        let thread = rayon::current_thread_index().unwrap_or_else(|| {
-            use std::hash::{BuildHasher, Hash, Hasher};
-            let mut hasher = rustc_hash::FxBuildHasher.build_hasher();
-            std::thread::current().id().hash(&mut hasher);
-            hasher.finish() as usize
-        });
-        match self.shards[thread % self.shards.len()].try_lock() {
-            Ok(mut shard) => f(&mut shard),
-            // A panic while the shard was held may have left it half-updated: start it afresh.
-            Err(TryLockError::Poisoned(poisoned)) => {
-                let mut shard = poisoned.into_inner();
-                shard.clear();
-                f(&mut shard)
-            }
-            Err(TryLockError::WouldBlock) => f(&mut MemoShard::new(0)),
-        }
-    }
-}
-
 /// Byte-level BPE: the pre-tokenizer's split regexes, then bytes mapped to GPT-2's printable characters.
 struct ByteLevel {
     nfc: bool,
@@ -380,7 +263,10 @@ fn byte_level_split_patterns(pre_tokenizer: &serde_json::Value) -> Option<Vec<St
     let kind = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()).map(str::to_owned);
     let flag = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_bool());
     match kind(pre_tokenizer)?.as_str() {
-        "ByteLevel" if flag(pre_tokenizer, "add_prefix_space") == Some(false) && flag(pre_tokenizer, "use_regex") != Some(false) => {
+        "ByteLevel"
+            if flag(pre_tokenizer, "add_prefix_space") == Some(false)
+                && flag(pre_tokenizer, "use_regex") != Some(false) =>
+        {
             Some(vec![GPT2_PATTERN.to_string()])
         }
         "Sequence" => {
@@ -411,7 +297,9 @@ fn post_processor_keeps_offsets(processor: &serde_json::Value) -> bool {
     match kind {
         None => processor.is_null(),
         Some("ByteLevel") => processor.get("trim_offsets").and_then(|t| t.as_bool()) == Some(false),
-        Some("TemplateProcessing") | Some("BertProcessing") | Some("RobertaProcessing") => kind != Some("RobertaProcessing"),
+        Some("TemplateProcessing") | Some("BertProcessing") | Some("RobertaProcessing") => {
+            kind != Some("RobertaProcessing")
+        }
         Some("Sequence") => processor
             .get("processors")
             .and_then(|p| p.as_array())
@@ -525,7 +413,8 @@ pub(crate) mod tests {
         config["normalizer"] = serde_json::json!({"type": "Sequence", "normalizers": []});
         let added = config["added_tokens"].as_array_mut().unwrap();
         for (i, content) in ["<|im", "im_end|>x", "<tool>"].iter().enumerate() {
-            added.push(serde_json::json!({"id": 900_000 + i, "content": content, "single_word": false, "lstrip": false,
+            added
+                .push(serde_json::json!({"id": 900_000 + i, "content": content, "single_word": false, "lstrip": false,
                                           "rstrip": false, "normalized": true, "special": false}));
         }
         let (tokenizer, fast) = load(&config.to_string());
@@ -535,18 +424,19 @@ pub(crate) mod tests {
 
     #[test]
     fn memo_stays_under_its_byte_cap() {
+        use crate::tokenize::memo::MEMO_MAX_PIECE;
         let (tokenizer, mut fast) = load(&demo_json());
         fast.memo = Memo::new(5_000);
         let long = "x".repeat(MEMO_MAX_PIECE + 1);
         for i in 0..400 {
             let text = if i == 0 { format!("word {long}") } else { format!("word{i} ") };
             assert_same_as_pipeline(&tokenizer, &fast, &[&text]);
-            let largest = fast.memo.shards.iter().map(|s| s.lock().unwrap().bytes).max().unwrap();
+            let (largest, _) = fast.memo.largest_shard_and_piece();
             assert!(largest <= 5_000, "{largest}");
         }
         // Long pieces are not kept.
-        let kept = fast.memo.shards.iter().flat_map(|s| s.lock().unwrap().pieces[0].keys().map(|k| k.len()).collect::<Vec<_>>()).max();
-        assert!(kept.unwrap() <= MEMO_MAX_PIECE);
+        let (_, kept) = fast.memo.largest_shard_and_piece();
+        assert!(kept <= MEMO_MAX_PIECE);
     }
 
     #[test]

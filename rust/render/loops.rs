@@ -28,8 +28,13 @@ const MAX_EVENTS: usize = 1 << 24;
 #[derive(Debug, Clone)]
 pub enum Event {
     /// An iteration of loop `loop_id` started with this item (`none` when the loop unpacks several targets).
-    Iteration { loop_id: u32, item: Value },
-    End { loop_id: u32 },
+    Iteration {
+        loop_id: u32,
+        item: Value,
+    },
+    End {
+        loop_id: u32,
+    },
 }
 
 /// An event and where it happened in the stripped output.
@@ -253,7 +258,8 @@ mod tests {
 
     #[test]
     fn loops_whose_output_is_captured_are_left_alone() {
-        let source = "{% macro m(x) %}{% for c in x %}{{ c }}{% endfor %}{% endmacro %}{% set s %}{% for c in y %}{% endfor %}\
+        let source =
+            "{% macro m(x) %}{% for c in x %}{{ c }}{% endfor %}{% endmacro %}{% set s %}{% for c in y %}{% endfor %}\
                       {% endset %}{% set t = 1 %}{% for a in b %}{% endfor %}";
         let (out, ends) = instrument(source);
         assert_eq!(out.matches("sftmask_loop(").count(), 1, "{out}");
@@ -262,7 +268,8 @@ mod tests {
 
     #[test]
     fn strings_raw_blocks_and_unpacking_loops() {
-        let source = "{{ '{% for a in b %}' }}{% raw %}{% for a in b %}{% endraw %}{% for k, v in d.items() %}{% endfor %}";
+        let source =
+            "{{ '{% for a in b %}' }}{% raw %}{% for a in b %}{% endraw %}{% for k, v in d.items() %}{% endfor %}";
         let (out, ends) = instrument(source);
         assert_eq!(ends, [Some((source.len(), String::new()))]);
         assert!(out.starts_with("{{ '{% for a in b %}' }}{% raw %}{% for a in b %}{% endraw %}"), "{out}");

@@ -10,7 +10,8 @@
 
 /// The Llama 3 split regex; Qwen 2/3 use the same with `\p{N}` instead of `\p{N}{1,3}`.
 const LLAMA3_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
-const QWEN2_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_PATTERN: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 pub(crate) const GPT2_PATTERN: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 /// DeepSeek-V3's three split regexes, applied in this order.
 const DEEPSEEK_V3_PATTERNS: [&str; 3] = [
@@ -22,7 +23,9 @@ const DEEPSEEK_V3_PATTERNS: [&str; 3] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AsciiSplitter {
     /// Llama 3 (`max_digits` 3) and Qwen 2/3 (`max_digits` 1).
-    Llama3 { max_digits: usize },
+    Llama3 {
+        max_digits: usize,
+    },
     Gpt2,
     DeepSeekV3,
 }
@@ -264,7 +267,15 @@ mod tests {
         texts.extend(
             [
                 "Hello world! It's   fine.\n\n  def f(x):\n\treturn x**2  # 12345\r\n",
-                "'S 'LL 'Re 'rE 'x '", "    ", " \n \n ", "a  ", "  a", "1234567", "?!\n\r\n", " ?!", "' s",
+                "'S 'LL 'Re 'rE 'x '",
+                "    ",
+                " \n \n ",
+                "a  ",
+                "  a",
+                "1234567",
+                "?!\n\r\n",
+                " ?!",
+                "' s",
             ]
             .map(String::from),
         );
@@ -295,7 +306,10 @@ mod tests {
         serde_json::from_value(serde_json::json!({"type": "Sequence", "pretokenizers": splits})).unwrap()
     }
 
-    fn sequence_pieces(pre_tokenizer: &tokenizers::pre_tokenizers::PreTokenizerWrapper, text: &str) -> Vec<(usize, usize)> {
+    fn sequence_pieces(
+        pre_tokenizer: &tokenizers::pre_tokenizers::PreTokenizerWrapper,
+        text: &str,
+    ) -> Vec<(usize, usize)> {
         use tokenizers::{OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer};
         let mut pieces = PreTokenizedString::from(text);
         pre_tokenizer.pre_tokenize(&mut pieces).unwrap();
@@ -307,7 +321,10 @@ mod tests {
         assert_eq!(AsciiSplitter::for_patterns(&DEEPSEEK_V3_PATTERNS), Some(AsciiSplitter::DeepSeekV3));
         let pre_tokenizer = split_sequence(&DEEPSEEK_V3_PATTERNS);
         let mut all = texts();
-        all.extend(["x1234567y", "a.b..c .d  .e\n\n.f", "\x00\x01ab\x00 \x7f9", " \t\n x", "it's 'S' (ok)?!\r\n"].map(String::from));
+        all.extend(
+            ["x1234567y", "a.b..c .d  .e\n\n.f", "\x00\x01ab\x00 \x7f9", " \t\n x", "it's 'S' (ok)?!\r\n"]
+                .map(String::from),
+        );
         for text in all {
             let expected = sequence_pieces(&pre_tokenizer, &text);
             assert_eq!(splitter_pieces(AsciiSplitter::DeepSeekV3, &text), expected, "{text:?}");
@@ -316,7 +333,8 @@ mod tests {
 
     #[test]
     fn deepseek_v3_patterns_are_the_shipped_ones() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tokenizers/deepseek_v3/tokenizer.json");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tokenizers/deepseek_v3/tokenizer.json");
         let Ok(json) = std::fs::read_to_string(path) else { return };
         let config: serde_json::Value = serde_json::from_str(&json).unwrap();
         let shipped: Vec<String> = config["pre_tokenizer"]["pretokenizers"].as_array().unwrap()[..3]
@@ -329,7 +347,10 @@ mod tests {
     #[test]
     fn long_digit_runs() {
         let text = format!("a{}b {} 7", "1234567890".repeat(1_000), "9".repeat(10_001));
-        for (pattern, splitter) in [(LLAMA3_PATTERN, AsciiSplitter::Llama3 { max_digits: 3 }), (QWEN2_PATTERN, AsciiSplitter::Llama3 { max_digits: 1 })] {
+        for (pattern, splitter) in [
+            (LLAMA3_PATTERN, AsciiSplitter::Llama3 { max_digits: 3 }),
+            (QWEN2_PATTERN, AsciiSplitter::Llama3 { max_digits: 1 }),
+        ] {
             assert_eq!(splitter_pieces(splitter, &text), regex_pieces(pattern, &text), "{splitter:?}");
         }
     }

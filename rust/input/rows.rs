@@ -3,16 +3,17 @@
 
 use std::borrow::Cow;
 
-use arrow::array::ArrayRef;
-use arrow::datatypes::FieldRef;
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::datatypes::{FieldRef, Schema};
 use minijinja::value::{Value, ValueKind};
 
-use crate::arrow_values::field_value;
-use crate::conversation::{map_value, Conversation};
 use crate::error::{Error, Result};
-pub use crate::formats::ColumnNames;
-use crate::formats::{no_format, text_part, Format, Part, RowOptions};
+use crate::input::arrow_values::{field_value, is_conversation_type};
+use crate::input::conversation::Conversation;
+pub use crate::input::formats::ColumnNames;
+use crate::input::formats::{no_format, text_part, Format, Part, RowOptions};
 use crate::masker::RenderOptions;
+use crate::values::map_value;
 
 /// Conversations to encode, addressed by row number.
 pub trait Rows: Sync {
@@ -40,8 +41,8 @@ impl RowValues {
         }
         let keys: Vec<Value> = object.try_iter().map_err(|e| Error::Input(e.to_string()))?.collect();
         let present: Vec<&str> = keys.iter().filter_map(Value::as_str).collect();
-        let format = Format::detect(options.format, names, &present, "field")?;
-        let parts = format.columns(names).into_iter().filter_map(|(part, name, _)| {
+        let (format, fields) = options.columns_to_read(&present, "field")?;
+        let parts = fields.into_iter().filter_map(|(part, name)| {
             let value = object.get_attr(name).ok().filter(|v| !v.is_undefined())?;
             Some((part, value))
         });
@@ -90,7 +91,8 @@ impl RowValues {
     /// Alpaca: the system prompt, the `history` turns, then the instruction (and its input, after a newline, as
     /// LLaMA-Factory joins them) answered by the output.
     fn alpaca_messages(&self) -> Result<Value> {
-        let text = |part: Part, name: &str| self.part(part).map(|v| text_part(v, name)).transpose().map(Option::flatten);
+        let text =
+            |part: Part, name: &str| self.part(part).map(|v| text_part(v, name)).transpose().map(Option::flatten);
         let missing = |name: &str| Error::Input(format!("the {name} is missing (null)"));
         let instruction = text(Part::Instruction, "instruction")?.ok_or_else(|| missing("instruction"))?;
         let output = text(Part::Output, "output")?.ok_or_else(|| missing("output"))?;
@@ -127,12 +129,14 @@ impl RowValues {
     fn template_kwargs(&self) -> Result<Vec<(String, Value)>> {
         let Some(kwargs) = self.part(Part::TemplateKwargs) else { return Ok(Vec::new()) };
         let kwargs = match kwargs.as_str() {
-            Some(text) => crate::conversation::parse_json(text, "chat_template_kwargs")?,
+            Some(text) => crate::values::parse_json(text, "chat_template_kwargs")?,
             None => kwargs.clone(),
         };
         if kwargs.kind() != ValueKind::Map {
             let kind = kwargs.kind();
-            return Err(Error::Input(format!("chat_template_kwargs must be a mapping of template variables, got {kind}")));
+            return Err(Error::Input(format!(
+                "chat_template_kwargs must be a mapping of template variables, got {kind}"
+            )));
         }
         let keys = kwargs.try_iter().map_err(|e| Error::Input(e.to_string()))?;
         Ok(keys.map(|key| (key.to_string(), kwargs.get_item(&key).unwrap_or_default())).collect())
@@ -166,6 +170,27 @@ impl Rows for ValueRows {
 
     fn conversation(&self, row: usize) -> Result<Conversation> {
         self.rows[row].as_ref().map_err(Clone::clone)?.conversation(&self.options)
+    }
+}
+
+impl ValueRows {
+    /// Rows from columns of values (a `datasets` batch: a dict of columns, converted cell by cell, a cell that
+    /// failed conversion keeping its error), all of the same length.
+    pub fn from_columns(
+        format: Format,
+        columns: Vec<(Part, &str, Vec<Result<Value>>)>,
+        options: RowOptions,
+    ) -> Result<ValueRows> {
+        let len = columns.first().map_or(0, |(_, _, cells)| cells.len());
+        if let Some((_, name, cells)) = columns.iter().find(|(_, _, cells)| cells.len() != len) {
+            return Err(Error::Input(format!("{len} rows but {} rows of {name}", cells.len())));
+        }
+        let mut columns: Vec<_> = columns.into_iter().map(|(part, _, cells)| (part, cells.into_iter())).collect();
+        let rows = (0..len).map(|_| {
+            let parts = columns.iter_mut().map(|(part, cells)| Ok((*part, cells.next().expect("checked length")?)));
+            Ok(RowValues { format, parts: parts.collect::<Result<_>>()? })
+        });
+        Ok(ValueRows { rows: rows.collect(), options })
     }
 }
 
@@ -218,9 +243,10 @@ impl ChunkColumns {
     }
 
     fn values(&self, row: usize, keep_nulls: bool) -> Result<RowValues> {
-        let parts = self.columns.iter().map(|(part, field, column)| {
-            Ok((*part, field_value(field, column.as_ref(), row, keep_nulls)?))
-        });
+        let parts = self
+            .columns
+            .iter()
+            .map(|(part, field, column)| Ok((*part, field_value(field, column.as_ref(), row, keep_nulls)?)));
         Ok(RowValues { format: self.format, parts: parts.collect::<Result<_>>()? })
     }
 }
@@ -235,6 +261,32 @@ pub struct ArrowRows {
 }
 
 impl ArrowRows {
+    /// The rows of a table in `batches` of `schema`: the columns its format reads (detected from the column names,
+    /// or forced), checked to be of a type messages can be read from.
+    pub fn from_table(batches: &[RecordBatch], schema: &Schema, options: RowOptions) -> Result<ArrowRows> {
+        let present: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let (format, names) = options.columns_to_read(&present, "column")?;
+        let mut columns = Vec::new();
+        for (part, name) in names {
+            let index = schema.index_of(name).map_err(|e| Error::Input(e.to_string()))?;
+            let expected = match part {
+                Part::Messages => "a list of message structs or JSON text",
+                Part::Prompt | Part::Completion => "a string or a list of message structs",
+                _ => "",
+            };
+            let data_type = schema.field(index).data_type();
+            if !expected.is_empty() && !is_conversation_type(data_type) {
+                return Err(Error::Input(format!("column '{name}' has type {data_type}; expected {expected}")));
+            }
+            columns.push((part, index));
+        }
+        let chunk = |b: &RecordBatch| ChunkColumns {
+            format,
+            columns: columns.iter().map(|&(part, i)| (part, schema.fields()[i].clone(), b.column(i).clone())).collect(),
+        };
+        Ok(ArrowRows::new(batches.iter().map(chunk).collect(), options))
+    }
+
     pub fn new(chunks: Vec<ChunkColumns>, options: RowOptions) -> ArrowRows {
         let mut starts = Vec::with_capacity(chunks.len());
         let mut len = 0;
@@ -288,7 +340,8 @@ mod tests {
         let rows = JsonLineRows::new(text, RowOptions::default());
         assert_eq!(rows.len(), 6);
         let batch = encode_rows(&demo_masker(), &rows, &RenderOptions::default(), OnError::Skip, 1).unwrap();
-        let errors: Vec<(usize, String)> = batch.errors.iter().map(|e| (e.row, e.error.message().to_string())).collect();
+        let errors: Vec<(usize, String)> =
+            batch.errors.iter().map(|e| (e.row, e.error.message().to_string())).collect();
         assert_eq!(batch.rows_out(), 2);
         assert_eq!(errors[0], (1, "empty line".into()));
         assert_eq!(errors[1].0, 2);
@@ -337,7 +390,10 @@ mod tests {
         assert_eq!(rows[3].as_ref().unwrap().format, Format::Alpaca);
         let alpaca = json_rows(&[serde_json::json!({"instruction": "Translate", "input": "chat", "output": "cat"})]);
         let alpaca = alpaca[0].as_ref().unwrap();
-        assert_eq!(alpaca.messages.to_string(), "[{'role': 'user', 'content': 'Translate\\nchat'}, {'role': 'assistant', 'content': 'cat'}]");
+        assert_eq!(
+            alpaca.messages.to_string(),
+            "[{'role': 'user', 'content': 'Translate\\nchat'}, {'role': 'assistant', 'content': 'cat'}]"
+        );
     }
 
     #[test]
@@ -369,7 +425,7 @@ mod tests {
 
     #[test]
     fn arrow_prompt_completion_cells_are_plain_text_and_a_null_prompt_is_empty() {
-        use crate::conversation::PlainText;
+        use crate::input::conversation::PlainText;
         let field = |name: &str| Arc::new(Field::new(name, DataType::Utf8, true));
         let chunk = || ChunkColumns {
             format: Format::PromptCompletion,
@@ -391,7 +447,10 @@ mod tests {
         // `datasets` 5: list<extension<arrow.json>>, each message its JSON text.
         let json_item = Field::new("item", DataType::Utf8, true)
             .with_metadata([("ARROW:extension:name".to_string(), "arrow.json".to_string())].into());
-        let texts = StringArray::from(vec![r#"{"role": "user", "content": "hi", "x": null}"#, r#"{"role": "assistant", "content": "yo"}"#]);
+        let texts = StringArray::from(vec![
+            r#"{"role": "user", "content": "hi", "x": null}"#,
+            r#"{"role": "assistant", "content": "yo"}"#,
+        ]);
         let messages = ListArray::new(Arc::new(json_item), OffsetBuffer::from_lengths([2]), Arc::new(texts), None);
         // Tools as structs whose fields other rows needed: null where this row has none.
         let name: ArrayRef = Arc::new(StringArray::from(vec!["f"]));
@@ -400,18 +459,40 @@ mod tests {
             (Arc::new(Field::new("name", DataType::Utf8, true)), name),
             (Arc::new(Field::new("description", DataType::Utf8, true)), description),
         ]);
-        let tools = ListArray::new(Arc::new(Field::new("item", tool.data_type().clone(), true)), OffsetBuffer::from_lengths([1]), Arc::new(tool), None);
+        let tools = ListArray::new(
+            Arc::new(Field::new("item", tool.data_type().clone(), true)),
+            OffsetBuffer::from_lengths([1]),
+            Arc::new(tool),
+            None,
+        );
         let chunk = |keep_nulls| {
             let columns = vec![
-                (Part::Messages, Arc::new(Field::new("messages", messages.data_type().clone(), true)), Arc::new(messages.clone()) as ArrayRef),
-                (Part::Tools, Arc::new(Field::new("tools", tools.data_type().clone(), true)), Arc::new(tools.clone()) as ArrayRef),
+                (
+                    Part::Messages,
+                    Arc::new(Field::new("messages", messages.data_type().clone(), true)),
+                    Arc::new(messages.clone()) as ArrayRef,
+                ),
+                (
+                    Part::Tools,
+                    Arc::new(Field::new("tools", tools.data_type().clone(), true)),
+                    Arc::new(tools.clone()) as ArrayRef,
+                ),
             ];
-            ArrowRows::new(vec![ChunkColumns { format: Format::Messages, columns }], RowOptions { keep_nulls, ..Default::default() })
+            ArrowRows::new(
+                vec![ChunkColumns { format: Format::Messages, columns }],
+                RowOptions { keep_nulls, ..Default::default() },
+            )
         };
         let conversation = chunk(false).conversation(0).unwrap();
         // An explicit null in JSON text is data (transformers renders it); top-level message nulls are dropped.
-        assert_eq!(conversation.messages.to_string(), "[{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'content': 'yo'}]");
+        assert_eq!(
+            conversation.messages.to_string(),
+            "[{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'content': 'yo'}]"
+        );
         assert_eq!(conversation.tools.unwrap().to_string(), "[{'name': 'f'}]");
-        assert_eq!(chunk(true).conversation(0).unwrap().tools.unwrap().to_string(), "[{'name': 'f', 'description': None}]");
+        assert_eq!(
+            chunk(true).conversation(0).unwrap().tools.unwrap().to_string(),
+            "[{'name': 'f', 'description': None}]"
+        );
     }
 }

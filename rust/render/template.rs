@@ -12,11 +12,11 @@ use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, ErrorKind, OutputSpanKind, State, UndefinedBehavior};
 
 use crate::error::{Error, Result};
-use crate::loops::{self, Event, Located};
-use crate::pyfmt::{json_dumps, python_str, JsonOptions};
+use crate::render::loops::{self, Event, Located};
+use crate::render::python_format::{json_dumps, python_str, JsonOptions};
 
 const TEMPLATE_NAME: &str = "chat_template";
-/// The same template with its loops instrumented ([`crate::loops`]).
+/// The same template with its loops instrumented ([`crate::render::loops`]).
 const INSTRUMENTED_NAME: &str = "chat_template_instrumented";
 /// The filter that `{% generation %}` blocks are rewritten into; its output spans are the trained spans.
 const GENERATION_FILTER: &str = "sftmask_generation";
@@ -91,7 +91,8 @@ impl ChatTemplate {
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.set_formatter(|out, state, value| {
             let mut text = String::new();
-            python_str(&mut text, value, data_budget(state)).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))?;
+            python_str(&mut text, value, data_budget(state))
+                .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))?;
             out.write_str(&text).map_err(|_| minijinja::Error::new(ErrorKind::WriteFailure, "write failed"))
         });
         env.add_filter("tojson", tojson);
@@ -145,10 +146,8 @@ impl ChatTemplate {
             return Ok(Trace { text: template.render(context).map_err(template_error)?, spans: Vec::new() });
         }
         let (text, spans) = template.render_with_spans(context).map_err(template_error)?;
-        let spans = spans
-            .iter()
-            .map(|span| TraceSpan { output: span.output_range(), source: span.source_range() })
-            .collect();
+        let spans =
+            spans.iter().map(|span| TraceSpan { output: span.output_range(), source: span.source_range() }).collect();
         Ok(Trace { text, spans })
     }
 }
@@ -179,7 +178,11 @@ impl ChatTemplate {
 /// Adds a template for the source after each loop whose variables all come from the caller: the variables it reads
 /// are among those the whole template reads without setting them (so not `ns`, `loop_messages`, ...), and not
 /// `messages`. Returns each loop's template name.
-fn after_loop_templates(env: &mut Environment<'static>, source: &str, loop_ends: &[Option<(usize, String)>]) -> Vec<Option<String>> {
+fn after_loop_templates(
+    env: &mut Environment<'static>,
+    source: &str,
+    loop_ends: &[Option<(usize, String)>],
+) -> Vec<Option<String>> {
     let Ok(whole) = env.get_template(TEMPLATE_NAME).map(|t| t.undeclared_variables(false)) else {
         return Vec::new();
     };
@@ -207,7 +210,8 @@ struct AssignedNames(String);
 
 impl AssignedNames {
     fn new(source: &str) -> AssignedNames {
-        let tag = regex::Regex::new(r"(?s)\{%[-+]?\s*(?:set|for|with|macro|import|from)\b(.*?)[-+]?%\}").expect("valid regex");
+        let tag = regex::Regex::new(r"(?s)\{%[-+]?\s*(?:set|for|with|macro|import|from)\b(.*?)[-+]?%\}")
+            .expect("valid regex");
         AssignedNames(tag.captures_iter(source).map(|c| c[1].to_string()).collect::<Vec<_>>().join("\n"))
     }
 
@@ -255,12 +259,16 @@ const MAX_VALUE_TEXT: usize = 64 << 20;
 /// Bytes one value may print as: what the remaining fuel pays for (one unit per 64 bytes), at most
 /// [`MAX_VALUE_TEXT`].
 fn data_budget(state: &State) -> usize {
-    state.fuel_levels().map_or(MAX_VALUE_TEXT, |(_, remaining)| (remaining as usize).saturating_mul(64)).min(MAX_VALUE_TEXT)
+    state
+        .fuel_levels()
+        .map_or(MAX_VALUE_TEXT, |(_, remaining)| (remaining as usize).saturating_mul(64))
+        .min(MAX_VALUE_TEXT)
 }
 
 fn raise_exception(state: &State, message: Value) -> std::result::Result<Value, minijinja::Error> {
     let mut text = String::new();
-    python_str(&mut text, &message, data_budget(state)).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))?;
+    python_str(&mut text, &message, data_budget(state))
+        .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))?;
     Err(minijinja::Error::new(ErrorKind::InvalidOperation, text))
 }
 
@@ -275,7 +283,12 @@ fn strftime_now(format: &str) -> String {
 }
 
 /// transformers' `tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)`.
-fn tojson(state: &State, value: Value, args: Rest<Value>, kwargs: Kwargs) -> std::result::Result<Value, minijinja::Error> {
+fn tojson(
+    state: &State,
+    value: Value,
+    args: Rest<Value>,
+    kwargs: Kwargs,
+) -> std::result::Result<Value, minijinja::Error> {
     let names = ["ensure_ascii", "indent", "separators", "sort_keys"];
     if args.len() > names.len() {
         return Err(minijinja::Error::new(ErrorKind::TooManyArguments, "tojson takes at most 4 arguments"));
@@ -298,8 +311,9 @@ fn tojson(state: &State, value: Value, args: Rest<Value>, kwargs: Kwargs) -> std
         }),
         _ => None,
     };
-    let mut options = JsonOptions { ensure_ascii: params[0].as_ref().is_some_and(|v| v.is_true()), ..Default::default() }
-        .with_indent(indent);
+    let mut options =
+        JsonOptions { ensure_ascii: params[0].as_ref().is_some_and(|v| v.is_true()), ..Default::default() }
+            .with_indent(indent);
     if is_set(&params[2]) {
         let seps: Vec<Value> = params[2].as_ref().unwrap().try_iter()?.collect();
         match seps.as_slice() {
@@ -318,6 +332,7 @@ fn tojson(state: &State, value: Value, args: Rest<Value>, kwargs: Kwargs) -> std
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // spans are lists of ranges, often of one
 mod tests {
     use super::*;
     use minijinja::context;
@@ -353,7 +368,8 @@ mod tests {
 
     #[test]
     fn generation_body_has_its_own_scope_like_jinja2() {
-        let out = render("{% set x = 1 %}{% generation %}{% set x = 2 %}{{ x }}{% endgeneration %}{{ x }}", context!()).unwrap();
+        let out = render("{% set x = 1 %}{% generation %}{% set x = 2 %}{{ x }}{% endgeneration %}{{ x }}", context!())
+            .unwrap();
         assert_eq!(out.text, "21");
     }
 
@@ -367,7 +383,9 @@ mod tests {
 
     #[test]
     fn values_print_like_python() {
-        let out = render("{{ true }} {{ none }} {{ [1, 'a'] }} {{ {'k': false} }} {{ 1.0 }} {{ missing }}|", context!()).unwrap();
+        let out =
+            render("{{ true }} {{ none }} {{ [1, 'a'] }} {{ {'k': false} }} {{ 1.0 }} {{ missing }}|", context!())
+                .unwrap();
         assert_eq!(out.text, "True None [1, 'a'] {'k': False} 1.0 |");
     }
 

@@ -1,8 +1,24 @@
-//! Fitting an encoded row into `max_length` tokens.
+//! An encoded row, and fitting it into `max_length` tokens.
 
 use crate::error::{Error, Result};
-use crate::masker::Encoded;
+use crate::labels::spans::IGNORE_INDEX;
 use crate::policy::Truncation;
+
+/// One encoded conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Encoded {
+    pub input_ids: Vec<u32>,
+    /// The token id where trained, `-100` elsewhere.
+    pub labels: Vec<i32>,
+    /// Whether `max_length` cut the row.
+    pub truncated: bool,
+}
+
+impl Encoded {
+    pub fn num_trained_tokens(&self) -> usize {
+        self.labels.iter().filter(|&&l| l != IGNORE_INDEX).count()
+    }
+}
 
 /// Cuts `encoded` to `max_length` tokens as `truncation` says; returns whether anything was cut. Under
 /// [`Truncation::Drop`] a longer row is an [`Error::Untrainable`].
@@ -59,6 +75,9 @@ mod tests {
             assert_eq!(e, row());
         }
         let err = truncate(&mut row(), Some(4), Truncation::Drop).unwrap_err();
-        assert_eq!(err, Error::Untrainable("the row has 5 tokens, more than max_length=4, and truncation='drop'".into()));
+        assert_eq!(
+            err,
+            Error::Untrainable("the row has 5 tokens, more than max_length=4, and truncation='drop'".into())
+        );
     }
 }

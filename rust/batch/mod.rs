@@ -1,5 +1,8 @@
 //! Encoding many conversations in parallel, with a per-row error policy, into flat buffers ready for Arrow.
 
+pub mod arrow;
+pub mod pack;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -7,9 +10,10 @@ use rayon::prelude::*;
 use rayon::ThreadPool;
 
 use crate::error::{catch_panic, Error, Result};
-use crate::formats::Format;
-use crate::masker::{Encoded, Masker, RenderOptions};
-use crate::rows::{row_render_options, Rows};
+use crate::input::formats::Format;
+use crate::input::rows::{row_render_options, Rows};
+use crate::labels::Encoded;
+use crate::masker::{Masker, RenderOptions};
 
 /// Rows are encoded in blocks this large, so memory holds one block of intermediate results at a time.
 const BLOCK_ROWS: usize = 4096;
@@ -23,6 +27,16 @@ pub enum OnError {
     Skip,
     /// Keep the row with null outputs and record why.
     Null,
+}
+
+impl OnError {
+    pub fn name(self) -> &'static str {
+        match self {
+            OnError::Raise => "raise",
+            OnError::Skip => "skip",
+            OnError::Null => "null",
+        }
+    }
 }
 
 impl std::str::FromStr for OnError {
@@ -167,8 +181,8 @@ fn thread_pool(threads: usize) -> Result<Arc<ThreadPool>> {
 mod tests {
     use super::*;
     use crate::config::TokenizerFiles;
-    use crate::formats::Part;
-    use crate::rows::{RowValues, ValueRows};
+    use crate::input::formats::Part;
+    use crate::input::rows::{RowValues, ValueRows};
     use minijinja::value::Value;
 
     fn demo_masker() -> Masker {
@@ -178,7 +192,10 @@ mod tests {
 
     fn rows(json: serde_json::Value) -> ValueRows {
         let rows = json.as_array().unwrap().iter().map(|m| {
-            Ok(RowValues { format: Format::Messages, parts: vec![(Part::Messages, Value::from(minijinja::value::Serde(m.clone())))] })
+            Ok(RowValues {
+                format: Format::Messages,
+                parts: vec![(Part::Messages, Value::from(minijinja::value::Serde(m.clone())))],
+            })
         });
         ValueRows { rows: rows.collect(), options: Default::default() }
     }

@@ -12,9 +12,10 @@ use std::ops::Range;
 use minijinja::value::{Value, ValueKind};
 use regex::Regex;
 
-use crate::conversation::map_value;
 use crate::error::{Error, Result};
-use crate::tokenize::{TextTokenizer, Tokens};
+use crate::tokenize::text::TextTokenizer;
+use crate::tokenize::tokens::Tokens;
+use crate::values::map_value;
 
 const START: char = '\u{F0000}';
 const END: char = '\u{F0001}';
@@ -38,7 +39,8 @@ pub struct Sanitized {
 impl Sanitized {
     /// A byte range of the marked render as a range of [`Sanitized::text`].
     pub fn unmark(&self, range: Range<usize>) -> Range<usize> {
-        let shift = |position: usize| position - START.len_utf8() * self.marker_positions.partition_point(|&m| m < position);
+        let shift =
+            |position: usize| position - START.len_utf8() * self.marker_positions.partition_point(|&m| m < position);
         shift(range.start)..shift(range.end)
     }
 }
@@ -54,7 +56,8 @@ impl Sanitizer {
             .collect();
         let all: Vec<&str> = added_tokens.iter().map(|(token, _)| token.as_str()).collect();
         let control = (!control.is_empty()).then(|| Regex::new(&alternation(&control)).expect("escaped tokens"));
-        let markers = Regex::new(&format!("{START}({}){END}|[{START}{END}]", alternation(&all))).expect("escaped tokens");
+        let markers =
+            Regex::new(&format!("{START}({}){END}|[{START}{END}]", alternation(&all))).expect("escaped tokens");
         Sanitizer { control, markers }
     }
 
@@ -62,13 +65,13 @@ impl Sanitizer {
     pub fn mark(&self, value: &Value) -> Value {
         match value.kind() {
             ValueKind::String => Value::from(self.mark_str(value.as_str().unwrap_or_default())),
-            ValueKind::Seq => Value::from(value.try_iter().into_iter().flatten().map(|v| self.mark(&v)).collect::<Vec<_>>()),
-            ValueKind::Map => map_value(
-                value.try_iter().into_iter().flatten().map(|key| {
-                    let item = value.get_item(&key).unwrap_or_default();
-                    (key, self.mark(&item))
-                }),
-            ),
+            ValueKind::Seq => {
+                Value::from(value.try_iter().into_iter().flatten().map(|v| self.mark(&v)).collect::<Vec<_>>())
+            }
+            ValueKind::Map => map_value(value.try_iter().into_iter().flatten().map(|key| {
+                let item = value.get_item(&key).unwrap_or_default();
+                (key, self.mark(&item))
+            })),
             _ => value.clone(),
         }
     }
@@ -88,7 +91,8 @@ impl Sanitizer {
         let text = String::with_capacity(marked.len());
         let mut out = Sanitized { text, tokens: Tokens::default(), marker_positions: Vec::new() };
         let push = |out: &mut Sanitized, piece: &str, as_text: bool, first: bool| -> Result<()> {
-            let tokens = if first { tokenizer.encode(piece)? } else { encode_piece(tokenizer, piece, as_text, &newline)? };
+            let tokens =
+                if first { tokenizer.encode(piece)? } else { encode_piece(tokenizer, piece, as_text, &newline)? };
             if as_text && tokenizer.token_to_id(piece).is_some_and(|id| tokens.ids.contains(&id)) {
                 return Err(Error::Tokenizer(format!(
                     "cannot encode {piece:?} as plain text: the tokenizer produces that token from plain text"
@@ -127,13 +131,15 @@ impl Sanitizer {
 /// Encodes a piece from the middle of a chat after a newline that is then dropped, so that SentencePiece does not
 /// add the space it puts at the start of a text; as transformers' `_encode_chat_piece`.
 fn encode_piece(tokenizer: &TextTokenizer, piece: &str, as_text: bool, newline: &[u32]) -> Result<Tokens> {
-    let encode = |text: &str| if as_text { tokenizer.encode_without_added_tokens(text) } else { tokenizer.encode(text) };
+    let encode =
+        |text: &str| if as_text { tokenizer.encode_without_added_tokens(text) } else { tokenizer.encode(text) };
     let after_newline = encode(&format!("\n{piece}"))?;
     if !after_newline.ids.starts_with(newline) {
         return encode(piece);
     }
     let skip = newline.len();
-    let offsets = after_newline.offsets[skip..].iter().map(|&(s, e)| (s.saturating_sub(1), e.saturating_sub(1))).collect();
+    let offsets =
+        after_newline.offsets[skip..].iter().map(|&(s, e)| (s.saturating_sub(1), e.saturating_sub(1))).collect();
     Ok(Tokens { ids: after_newline.ids[skip..].to_vec(), offsets })
 }
 
@@ -241,7 +247,8 @@ mod tests {
 
     #[test]
     fn control_tokens_are_special_ones_and_those_the_template_writes() {
-        let s = Sanitizer::new("{{ '<think>' }}", &tokens(&[("<|end|>", true), ("<think>", false), ("<other>", false)]));
+        let s =
+            Sanitizer::new("{{ '<think>' }}", &tokens(&[("<|end|>", true), ("<think>", false), ("<other>", false)]));
         assert_eq!(s.mark_str("a<|end|>b<think>c<other>"), format!("a{START}<|end|>{END}b{START}<think>{END}c<other>"));
         assert_eq!(s.mark_str(&format!("x{START}<other>{END}")), "x<other>");
     }

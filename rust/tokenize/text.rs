@@ -1,9 +1,10 @@
-//! Tokenization of rendered text with the Hugging Face `tokenizers` crate, keeping byte offsets.
+//! The text tokenizer: the Hugging Face `tokenizers` pipeline as transformers builds it, or sftmask's fast path.
 
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
-use crate::fast_tokenize::FastTokenizer;
+use crate::tokenize::fast::FastTokenizer;
+use crate::tokenize::tokens::Tokens;
 
 /// Rewrites a parsed `tokenizer.json` as transformers 5 rebuilds it for the tokenizer class that
 /// `tokenizer_config.json` names, where that differs from the file; returns whether it changed anything.
@@ -37,7 +38,8 @@ fn as_transformers_builds_it(json: &str, config: &mut serde_json::Value, tokeniz
     model.insert("fuse_unk".into(), json!(true));
     model.insert("byte_fallback".into(), json!(true));
     config["normalizer"] = Value::Null;
-    config["pre_tokenizer"] = json!({"type": "Metaspace", "replacement": "▁", "prepend_scheme": prepend_scheme, "split": false});
+    config["pre_tokenizer"] =
+        json!({"type": "Metaspace", "replacement": "▁", "prepend_scheme": prepend_scheme, "split": false});
     let mut decoders = vec![
         json!({"type": "Replace", "pattern": {"String": "▁"}, "content": " "}),
         json!({"type": "ByteFallback"}),
@@ -48,13 +50,6 @@ fn as_transformers_builds_it(json: &str, config: &mut serde_json::Value, tokeniz
     }
     config["decoder"] = json!({"type": "Sequence", "decoders": decoders});
     true
-}
-
-/// Token ids with each token's `(start, end)` byte range in the text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tokens {
-    pub ids: Vec<u32>,
-    pub offsets: Vec<(usize, usize)>,
 }
 
 pub struct TextTokenizer {
@@ -77,10 +72,7 @@ impl TextTokenizer {
         let mut inner =
             json.parse::<Tokenizer>().map_err(|e| Error::Config(format!("tokenizer.json could not be loaded: {e}")))?;
         // transformers turns off the truncation and padding a tokenizer.json may carry unless asked for them.
-        inner
-            .with_truncation(None)
-            .map_err(|e| Error::Config(format!("tokenizer.json: {e}")))?
-            .with_padding(None);
+        inner.with_truncation(None).map_err(|e| Error::Config(format!("tokenizer.json: {e}")))?.with_padding(None);
         let fast = FastTokenizer::for_config(&config, &inner);
         Ok(TextTokenizer { inner, fast })
     }
@@ -166,7 +158,8 @@ mod tests {
     fn llama_tokenizer_ids_as_transformers_gives_them() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tokenizers/llama2");
         let Ok(json) = std::fs::read_to_string(dir.join("tokenizer.json")) else { return };
-        let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("tokenizer_config.json")).unwrap()).unwrap();
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("tokenizer_config.json")).unwrap()).unwrap();
         let tokenizer = TextTokenizer::from_files(&json, &config).unwrap();
         assert!(tokenizer.has_fast_path());
         // transformers 5's `AutoTokenizer`: the "▁" prefix only where the text does not start with a space.

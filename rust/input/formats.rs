@@ -58,7 +58,12 @@ pub struct ColumnNames {
 impl Default for ColumnNames {
     fn default() -> ColumnNames {
         let name = String::from;
-        ColumnNames { messages: name("messages"), tools: name("tools"), prompt: name("prompt"), completion: name("completion") }
+        ColumnNames {
+            messages: name("messages"),
+            tools: name("tools"),
+            prompt: name("prompt"),
+            completion: name("completion"),
+        }
     }
 }
 
@@ -85,7 +90,9 @@ impl Format {
     pub fn columns(self, names: &ColumnNames) -> Vec<(Part, &str, bool)> {
         let kwargs = (Part::TemplateKwargs, TEMPLATE_KWARGS_COLUMN, false);
         match self {
-            Format::Messages => vec![(Part::Messages, &names.messages, true), (Part::Tools, &names.tools, false), kwargs],
+            Format::Messages => {
+                vec![(Part::Messages, &names.messages, true), (Part::Tools, &names.tools, false), kwargs]
+            }
             Format::Conversations => vec![
                 (Part::Messages, "conversations", true),
                 (Part::System, "system", false),
@@ -113,9 +120,8 @@ impl Format {
     /// or the first format whose required columns are all there. `what` is "column" (a table) or "field" (a row).
     pub fn detect(forced: Option<Format>, names: &ColumnNames, present: &[&str], what: &str) -> Result<Format> {
         let has = |name: &str| present.contains(&name);
-        let complete = |format: Format| {
-            format.columns(names).into_iter().find(|&(_, name, required)| required && !has(name))
-        };
+        let complete =
+            |format: Format| format.columns(names).into_iter().find(|&(_, name, required)| required && !has(name));
         if let Some(format) = forced {
             return match complete(format) {
                 None => Ok(format),
@@ -194,12 +200,40 @@ pub struct RowOptions {
     pub keep_nulls: bool,
 }
 
+impl RowOptions {
+    /// The format of a table (or a row) whose columns (or fields) are `present`, and the present ones it reads.
+    /// `what` is "column" or "field", for the error.
+    pub fn columns_to_read(&self, present: &[&str], what: &str) -> Result<(Format, Vec<(Part, &str)>)> {
+        let format = Format::detect(self.format, &self.columns, present, what)?;
+        let columns = format.columns(&self.columns).into_iter().filter(|(_, name, _)| present.contains(name));
+        Ok((format, columns.map(|(part, name, _)| (part, name)).collect()))
+    }
+}
+
+impl ColumnNames {
+    /// Every column some format reads with these names: what file readers load, leaving the others on disk.
+    pub fn every_format_column(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for format in Format::ALL {
+            for (_, name, _) in format.columns(self) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        names
+    }
+}
+
 /// A text value's string, for the parts that must be text (`instruction`, `input`, `output`, `system`).
 pub(crate) fn text_part<'a>(value: &'a Value, name: &str) -> Result<Option<&'a str>> {
     if value.is_none() || value.is_undefined() {
         return Ok(None);
     }
-    value.as_str().map(Some).ok_or_else(|| Error::Input(format!("field '{name}' must be a string, got {}", value.kind())))
+    value
+        .as_str()
+        .map(Some)
+        .ok_or_else(|| Error::Input(format!("field '{name}' must be a string, got {}", value.kind())))
 }
 
 #[cfg(test)]
@@ -230,7 +264,10 @@ mod tests {
         let err = Format::detect(Some(Format::Alpaca), &names, &["messages"], "field").unwrap_err();
         assert_eq!(err.message(), "format 'alpaca' needs a 'instruction' field; the fields are: messages");
         let err = Format::from_name("sharegpt").unwrap_err();
-        assert_eq!(err.message(), "format must be one of messages, conversations, alpaca, prompt_completion, got 'sharegpt'");
+        assert_eq!(
+            err.message(),
+            "format must be one of messages, conversations, alpaca, prompt_completion, got 'sharegpt'"
+        );
     }
 
     #[test]

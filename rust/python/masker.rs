@@ -1,154 +1,22 @@
-//! PyO3 bindings: conversions, GIL release and error mapping only. The Python facade (`sftmask/masker.py`) owns
-//! the public API and its argument checking.
+//! The native masker class: loading, rendering and encoding one row, with the GIL released.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use minijinja::value::{Value, ValueKind};
 use numpy::IntoPyArray;
-use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PySequence, PyString, PyTuple};
+use pyo3::types::PyDict;
 
 use crate::config::TokenizerFiles;
-use crate::conversation::Conversation;
 use crate::error::{catch_panic as no_panic, Error};
-use crate::formats::{Part, RowOptions};
-use crate::rows::{row_render_options, RowValues};
-use crate::masker::{Encoded, Masker, RenderOptions};
+use crate::input::conversation::Conversation;
+use crate::input::rows::row_render_options;
+use crate::labels::Encoded;
+use crate::masker::Masker;
 use crate::policy::Policy;
-use crate::template::Rendered;
-
-create_exception!(sftmask, SftmaskError, PyValueError, "Base class of sftmask's errors; a subclass of ValueError.");
-create_exception!(sftmask, TemplateError, SftmaskError, "The chat template raised, or could not be parsed or rendered.");
-create_exception!(sftmask, InputError, SftmaskError, "A conversation is malformed (missing role, content of a wrong type, ...).");
-create_exception!(sftmask, ConfigError, SftmaskError, "The tokenizer files are missing or cannot be understood.");
-create_exception!(sftmask, TokenizerError, SftmaskError, "The tokenizer failed on a rendered text.");
-create_exception!(
-    sftmask,
-    UntrainableError,
-    SftmaskError,
-    "The row leaves nothing to train: no trained message, every trained token truncated away, or too long under truncation='drop'."
-);
-
-/// Deeper nesting than this in a message is refused rather than risking the stack.
-const MAX_NESTING: usize = 200;
-
-pub fn to_py_err(err: Error) -> PyErr {
-    match err {
-        Error::Template(m) => TemplateError::new_err(m),
-        Error::Input(m) => InputError::new_err(m),
-        Error::Config(m) => ConfigError::new_err(m),
-        Error::Tokenizer(m) => TokenizerError::new_err(m),
-        Error::Untrainable(m) => UntrainableError::new_err(m),
-    }
-}
-
-/// Converts Python data (dicts, lists, str, numbers, None, ...) into template values, as transformers'
-/// `_plain_template_data` does: anything that is not plain data becomes a placeholder naming its type.
-pub fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
-    to_value_at(obj, 0)
-}
-
-fn to_value_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
-    if depth > MAX_NESTING {
-        return Err(InputError::new_err(format!("data is nested more than {MAX_NESTING} levels deep")));
-    }
-    if obj.is_none() {
-        return Ok(Value::from(()));
-    }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return match s.to_str() {
-            Ok(s) => Ok(Value::from(s)),
-            Err(_) => Err(InputError::new_err(
-                "a string is not valid Unicode (it holds a lone surrogate), so it cannot be tokenized",
-            )),
-        };
-    }
-    if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(Value::from(b.is_true()));
-    }
-    if let Ok(i) = obj.cast::<PyInt>() {
-        if let Ok(v) = i.extract::<i64>() {
-            return Ok(Value::from(v));
-        }
-        if let Ok(v) = i.extract::<i128>() {
-            return Ok(Value::from(v));
-        }
-        return Ok(Value::from(i.str()?.to_str()?));
-    }
-    if let Ok(f) = obj.cast::<PyFloat>() {
-        return Ok(Value::from(f.value()));
-    }
-    if let Ok(d) = obj.cast::<PyDict>() {
-        let mut entries = Vec::with_capacity(d.len());
-        for (k, v) in d.iter() {
-            entries.push((to_value_at(&k, depth + 1)?, to_value_at(&v, depth + 1)?));
-        }
-        return Ok(crate::conversation::map_value(entries));
-    }
-    if let Ok(l) = obj.cast::<PyList>() {
-        return l.iter().map(|item| to_value_at(&item, depth + 1)).collect::<PyResult<Vec<_>>>().map(Value::from);
-    }
-    if let Ok(t) = obj.cast::<PyTuple>() {
-        return t.iter().map(|item| to_value_at(&item, depth + 1)).collect::<PyResult<Vec<_>>>().map(Value::from);
-    }
-    if let Ok(m) = obj.cast::<PyMapping>() {
-        let mut entries = Vec::new();
-        for item in m.items()?.iter() {
-            let (k, v): (Bound<PyAny>, Bound<PyAny>) = item.extract()?;
-            entries.push((to_value_at(&k, depth + 1)?, to_value_at(&v, depth + 1)?));
-        }
-        return Ok(crate::conversation::map_value(entries));
-    }
-    // numpy scalars and arrays (as `datasets` may hand them over), pydantic models.
-    if obj.hasattr("dtype")? && obj.hasattr("tolist")? {
-        return to_value_at(&obj.call_method0("tolist")?, depth + 1);
-    }
-    if obj.hasattr("model_dump")? {
-        return to_value_at(&obj.call_method0("model_dump")?, depth + 1);
-    }
-    if let Ok(seq) = obj.cast::<PySequence>() {
-        return seq.try_iter()?.map(|item| to_value_at(&item?, depth + 1)).collect::<PyResult<Vec<_>>>().map(Value::from);
-    }
-    Ok(Value::from(format!("<{}>", obj.get_type().name()?)))
-}
-
-pub fn render_options(add_generation_prompt: bool, template_kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<RenderOptions> {
-    let mut options = RenderOptions { add_generation_prompt, ..Default::default() };
-    if let Some(kwargs) = template_kwargs {
-        for (k, v) in kwargs.iter() {
-            options.template_kwargs.push((k.extract::<String>()?, to_value(&v)?));
-        }
-    }
-    Ok(options)
-}
-
-/// A conversation given as its messages, or as a dataset row in any format (a mapping; `tools`, when given,
-/// replaces the row's).
-fn conversation(messages: &Bound<'_, PyAny>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<Conversation> {
-    let messages = to_value(messages)?;
-    let tools = tools.map(to_value).transpose()?;
-    if messages.kind() != ValueKind::Map {
-        return Conversation::new(&messages, tools.as_ref()).map_err(to_py_err);
-    }
-    let options = RowOptions::default();
-    let mut row = RowValues::from_object(&messages, &options).map_err(to_py_err)?;
-    if let Some(tools) = tools {
-        row.parts.retain(|(part, _)| *part != Part::Tools);
-        row.parts.push((Part::Tools, tools));
-    }
-    row.conversation(&options).map_err(to_py_err)
-}
-
-/// `base` with the options of a Python mapping applied.
-pub fn training_policy(base: &Policy, overrides: Option<&Bound<'_, PyDict>>) -> PyResult<Policy> {
-    match overrides {
-        Some(overrides) => base.with_overrides(&to_value(overrides.as_any())?).map_err(to_py_err),
-        None => Ok(base.clone()),
-    }
-}
+use crate::python::convert::{conversation, render_options, to_value, training_policy};
+use crate::python::errors::to_py_err;
+use crate::render::template::Rendered;
 
 /// The native masker. Immutable once built, so one instance serves any number of threads.
 #[pyclass(frozen, module = "sftmask._native", name = "Masker")]
@@ -309,7 +177,8 @@ impl PyMasker {
             Some(completion) => {
                 let prompt = prompt.map(to_value).transpose()?.unwrap_or_default();
                 let tools = tools.map(to_value).transpose()?;
-                Conversation::from_prompt_completion(&prompt, &to_value(completion)?, tools.as_ref()).map_err(to_py_err)?
+                Conversation::from_prompt_completion(&prompt, &to_value(completion)?, tools.as_ref())
+                    .map_err(to_py_err)?
             }
             None => conversation(messages, tools)?,
         };
@@ -330,21 +199,4 @@ impl PyMasker {
             (ids.into_pyarray(py).into_any(), labels.into_pyarray(py).into_any())
         })
     }
-}
-
-#[pymodule]
-#[pyo3(name = "_native")]
-fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = m.py();
-    m.add_class::<PyMasker>()?;
-    m.add("SftmaskError", py.get_type::<SftmaskError>())?;
-    m.add("TemplateError", py.get_type::<TemplateError>())?;
-    m.add("InputError", py.get_type::<InputError>())?;
-    m.add("ConfigError", py.get_type::<ConfigError>())?;
-    m.add("TokenizerError", py.get_type::<TokenizerError>())?;
-    m.add("UntrainableError", py.get_type::<UntrainableError>())?;
-    crate::py_batch::register(m)?;
-    crate::py_pack::register(m)?;
-
-    Ok(())
 }

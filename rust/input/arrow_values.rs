@@ -13,8 +13,8 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{self as types, DataType, Field};
 use minijinja::value::Value;
 
-use crate::conversation::{map_value, parse_json};
 use crate::error::{Error, Result};
+use crate::values::{map_value, parse_json};
 
 /// The value of `array[row]`, null struct fields kept as `None`.
 pub fn value_at(array: &dyn Array, row: usize) -> Result<Value> {
@@ -174,7 +174,10 @@ mod tests {
         let field = Arc::new(Field::new("item", messages.data_type().clone(), true));
         let list = ListArray::new(field, OffsetBuffer::from_lengths([2, 1]), Arc::new(messages), None);
         let first = value_at(&list, 0).unwrap();
-        assert_eq!(first.to_string(), "[{'role': 'user', 'content': 'hi', 'n': 1}, {'role': 'assistant', 'content': None, 'n': 2}]");
+        assert_eq!(
+            first.to_string(),
+            "[{'role': 'user', 'content': 'hi', 'n': 1}, {'role': 'assistant', 'content': None, 'n': 2}]"
+        );
         assert_eq!(value_at(&list, 1).unwrap().len(), Some(1));
     }
 

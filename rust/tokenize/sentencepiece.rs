@@ -17,7 +17,7 @@ use rustc_hash::FxHashSet as HashSet;
 use tokenizers::models::bpe::BPE;
 use tokenizers::Model;
 
-use crate::fast_tokenize::{Output, PieceTokens};
+use crate::tokenize::memo::{Output, PieceTokens};
 
 const SPACE_MARK: char = '▁';
 
@@ -96,7 +96,14 @@ impl SentencePiece {
                 }
             }
         }
-        Some(SentencePiece { prefix, split_at_every_space, joins_space, bytes_join_space, ascii_joins, normalizer: by_normalizer })
+        Some(SentencePiece {
+            prefix,
+            split_at_every_space,
+            joins_space,
+            bytes_join_space,
+            ascii_joins,
+            normalizer: by_normalizer,
+        })
     }
 
     /// Whether added tokens with `normalized: true` are matched in normalized text.
@@ -105,7 +112,14 @@ impl SentencePiece {
     }
 
     /// Encodes `text[start..end]`, which holds no added token, word by word.
-    pub(crate) fn encode(&self, bpe: &BPE, text: &str, start: usize, end: usize, out: &mut Output) -> tokenizers::Result<()> {
+    pub(crate) fn encode(
+        &self,
+        bpe: &BPE,
+        text: &str,
+        start: usize,
+        end: usize,
+        out: &mut Output,
+    ) -> tokenizers::Result<()> {
         let segment = &text[start..end];
         let starts_with_space = segment.starts_with(' ') || segment.starts_with(SPACE_MARK);
         let mut prefixed = match self.prefix {
@@ -121,13 +135,13 @@ impl SentencePiece {
                 continue;
             }
             let variant = prefixed as usize;
-            out.piece(text, start + word_start, start + k, variant, |word| Ok(self.tokenize_word(bpe, word, prefixed)?))?;
+            out.piece(text, start + word_start, start + k, variant, |word| self.tokenize_word(bpe, word, prefixed))?;
             prefixed = false;
             word_start = k;
         }
         if word_start < bytes.len() {
             let variant = prefixed as usize;
-            out.piece(text, start + word_start, end, variant, |word| Ok(self.tokenize_word(bpe, word, prefixed)?))?;
+            out.piece(text, start + word_start, end, variant, |word| self.tokenize_word(bpe, word, prefixed))?;
         }
         Ok(())
     }
@@ -200,7 +214,10 @@ enum PreTokenizer {
     None,
     /// `Split(" ")`: after a `Replace(" ", "▁")` normalizer there is no space left to split on.
     SplitOnSpace,
-    Metaspace { prefix: Prefix, split: bool },
+    Metaspace {
+        prefix: Prefix,
+        split: bool,
+    },
 }
 
 fn kind(value: &serde_json::Value) -> Option<&str> {
@@ -213,7 +230,8 @@ fn normalizer_kind(normalizer: &serde_json::Value) -> Option<Normalizer> {
             && n.get("pattern").and_then(|p| p.get("String")).and_then(|s| s.as_str()) == Some(" ")
             && n.get("content").and_then(|c| c.as_str()) == Some("▁")
     };
-    let is_prepend = |n: &serde_json::Value| kind(n) == Some("Prepend") && n.get("prepend").and_then(|p| p.as_str()) == Some("▁");
+    let is_prepend =
+        |n: &serde_json::Value| kind(n) == Some("Prepend") && n.get("prepend").and_then(|p| p.as_str()) == Some("▁");
     if normalizer.is_null() {
         return Some(Normalizer::None);
     }
@@ -237,7 +255,8 @@ fn pre_tokenizer_kind(pre_tokenizer: &serde_json::Value) -> Option<PreTokenizer>
     }
     match kind(pre_tokenizer)? {
         "Split" => {
-            let on_space = pre_tokenizer.get("pattern").and_then(|p| p.get("String")).and_then(|s| s.as_str()) == Some(" ");
+            let on_space =
+                pre_tokenizer.get("pattern").and_then(|p| p.get("String")).and_then(|s| s.as_str()) == Some(" ");
             let invert = pre_tokenizer.get("invert").and_then(|i| i.as_bool()).unwrap_or(false);
             (on_space && !invert).then_some(PreTokenizer::SplitOnSpace)
         }
@@ -296,8 +315,8 @@ fn ascii_index(symbol: Symbol) -> Option<usize> {
 mod tests {
     use tokenizers::Tokenizer;
 
-    use crate::fast_tokenize::tests::assert_same_as_pipeline;
-    use crate::fast_tokenize::FastTokenizer;
+    use crate::tokenize::fast::tests::assert_same_as_pipeline;
+    use crate::tokenize::fast::FastTokenizer;
 
     /// A small SentencePiece-style tokenizer: characters, byte fallback, merges over "▁" pieces, runs of "▁".
     fn tokenizer_json(normalizer: serde_json::Value, pre_tokenizer: serde_json::Value) -> String {
@@ -313,9 +332,28 @@ mod tests {
             add(&format!("<0x{b:02X}>"));
         }
         let merges = [
-            ("▁", "▁"), ("▁▁", "▁▁"), ("▁", "t"), ("h", "e"), ("▁t", "he"), ("▁", "a"), ("l", "l"), ("▁", "w"),
-            ("o", "r"), ("▁w", "or"), ("l", "d"), ("▁wor", "ld"), ("▁", "h"), ("e", "ll"), ("▁h", "ell"), ("▁hell", "o"),
-            ("1", "2"), ("▁", "1"), ("▁1", "2"), (".", "▁"), ("x", "."), ("▁", "é"),
+            ("▁", "▁"),
+            ("▁▁", "▁▁"),
+            ("▁", "t"),
+            ("h", "e"),
+            ("▁t", "he"),
+            ("▁", "a"),
+            ("l", "l"),
+            ("▁", "w"),
+            ("o", "r"),
+            ("▁w", "or"),
+            ("l", "d"),
+            ("▁wor", "ld"),
+            ("▁", "h"),
+            ("e", "ll"),
+            ("▁h", "ell"),
+            ("▁hell", "o"),
+            ("1", "2"),
+            ("▁", "1"),
+            ("▁1", "2"),
+            (".", "▁"),
+            ("x", "."),
+            ("▁", "é"),
         ];
         for c in "▁abcdefghijklmnopqrstuvwxyzHW0123456789.,!?'é潮".chars() {
             add(&c.to_string());
@@ -376,7 +414,10 @@ mod tests {
     fn gemma_kind_replace_and_split_on_space() {
         let normalizer = serde_json::json!({"type": "Replace", "pattern": {"String": " "}, "content": "▁"});
         check(normalizer.clone(), serde_json::Value::Null);
-        check(normalizer, serde_json::json!({"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false}));
+        check(
+            normalizer,
+            serde_json::json!({"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false}),
+        );
     }
 
     #[test]

@@ -2,9 +2,10 @@
 
 use minijinja::value::{Value, ValueKind};
 
-use crate::conversation::{map_value, normalize_messages, parse_tools, Conversation, PlainText};
 use crate::error::{Error, Result};
-use crate::formats::{Format, RoleMap};
+use crate::input::conversation::{normalize_messages, parse_tools, Conversation, PlainText};
+use crate::input::formats::{Format, RoleMap};
+use crate::values::map_value;
 
 impl Conversation {
     /// A row whose `prompt` and `completion` are each a string or a list of messages. Two strings are plain text,
@@ -32,7 +33,9 @@ impl Conversation {
         let prompt_kind = part_kind(prompt, "prompt")?;
         if prompt_kind == ValueKind::String && completion_kind == ValueKind::String {
             if tools.is_some_and(|t| !t.is_none() && !t.is_undefined()) {
-                return Err(Error::Input("tools need a chat template: give the prompt or completion as messages".into()));
+                return Err(Error::Input(
+                    "tools need a chat template: give the prompt or completion as messages".into(),
+                ));
             }
             let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
             let plain = PlainText { prompt: text(prompt), completion: text(completion) };
@@ -121,7 +124,10 @@ mod tests {
     fn malformed_rows_are_input_errors() {
         let empty = value(serde_json::json!([]));
         assert!(matches!(Conversation::from_prompt_completion(&value("q".into()), &empty, None), Err(Error::Input(_))));
-        assert!(matches!(Conversation::from_prompt_completion(&value(3.into()), &value("a".into()), None), Err(Error::Input(_))));
+        assert!(matches!(
+            Conversation::from_prompt_completion(&value(3.into()), &value("a".into()), None),
+            Err(Error::Input(_))
+        ));
         let bad = value(serde_json::json!([{"content": "no role"}]));
         let err = Conversation::from_prompt_completion(&value("q".into()), &bad, None).unwrap_err();
         assert_eq!(err.message(), "prompt + completion: message 1: field 'role' is missing");

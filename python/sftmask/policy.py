@@ -1,0 +1,88 @@
+"""The training policy: which messages are trained, how their text is found, what happens to long rows.
+
+`Policy` is the one Python definition of the options, their types and defaults: `Masker` takes its fields as
+keyword arguments, the command line builds its flags from them, and the native core (`rust/policy.rs`, the one
+Rust definition) checks every value, so that a new option is added in those two places.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sftmask import _native
+
+
+def _option(default: Any, help: str) -> Any:
+    """A policy field: its default, and the one-line help the command line shows."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a `Masker` trains on. Each field is a keyword argument of `Masker.from_pretrained`, `from_strings`,
+    `encode`, `encode_batch` and `check` (a call's options override the masker's for that call), and a flag of the
+    command line (`--max-length`, ...).
+
+    - `mode`: `"auto"` (the template's `{% generation %}` blocks when it has them and every assistant message is
+      trained, otherwise located turns), `"generation"` (generation blocks only) or `"turns"` (located turns only).
+    - `roles_to_train`: the roles whose messages are trained.
+    - `train_end_of_turn`: whether the end-of-turn tokens closing a trained turn are trained.
+    - `train_last_turn_only`: train only the last message the other rules select.
+    - `train_field`: message fields (`true`/`false`, or a weight `1`/`0`) overriding the role rule for that
+      message, the first present one deciding; `None` to ignore such fields (default: sftmask's `train`, then
+      OpenAI's fine-tuning `weight`).
+    - `max_length`, `truncation`: at most `max_length` tokens, keeping the start (`"keep_start"`), the end
+      (`"keep_end"`), or refusing longer rows (`"drop"`).
+    - `sanitize_control_tokens`: encode control tokens spelled inside the data (`<|im_start|>` in a message) as
+      plain text, as transformers' `apply_chat_template(sanitize_control_tokens=True)` does (default: they are
+      encoded as the special tokens they spell, as transformers does by default).
+
+    Values are checked when a policy is made: a bad one raises `InputError` naming the option.
+    """
+
+    mode: Literal["auto", "generation", "turns"] = _option("auto", "how trained text is found")
+    roles_to_train: tuple[str, ...] = _option(("assistant",), "the roles whose messages are trained")
+    train_end_of_turn: bool = _option(True, "train the end-of-turn tokens of trained turns")
+    train_last_turn_only: bool = _option(False, "train only the last message the other rules select")
+    train_field: str | tuple[str, ...] | None = _option(
+        ("train", "weight"), "message fields overriding the role rule, the first present one deciding"
+    )
+    max_length: int | None = _option(None, "at most this many tokens per row")
+    truncation: Literal["keep_start", "keep_end", "drop"] = _option("keep_start", "how max_length cuts a row")
+    sanitize_control_tokens: bool = _option(False, "encode special tokens spelled inside messages as plain text")
+
+    def __post_init__(self) -> None:
+        for name in ("roles_to_train", "train_field"):  # lists become tuples, so that a policy is hashable
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        resolve(self.as_native())
+
+    @classmethod
+    def option_names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in dataclasses.fields(cls))
+
+    def replace(self, **options: Any) -> Policy:
+        """This policy with `options` changed; an unknown option is a `TypeError`."""
+        return dataclasses.replace(self, **options) if options else self
+
+    def as_native(self) -> dict[str, Any]:
+        """The options as the native layer reads them (lists for sequences)."""
+        return {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        }
+
+
+def resolve(options: dict[str, Any]) -> dict[str, Any]:
+    """The whole policy the native core makes of `options`: the defaults where they are silent, each value checked."""
+    return json.loads(_native.resolve_policy(options))
+
+
+def split_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Removes the policy options from `kwargs` (a call's keyword arguments) and returns them."""
+    names = Policy.option_names()
+    return {name: kwargs.pop(name) for name in list(kwargs) if name in names}
