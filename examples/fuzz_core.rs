@@ -130,13 +130,17 @@ fn main() {
                     let context = sftmask::values::map_value([("messages", conversation.messages)]);
                     template.render(context).map(drop)
                 }
-                1 => masker.encode(&Conversation::new(&messages, None)?, &RenderOptions::default()).map(drop),
+                1 => masker
+                    .encode(&Conversation::new(&messages, None)?.into(), &RenderOptions::default(), None)
+                    .map(drop),
                 2 => {
                     let config =
                         serde_json::from_str(&tokenizer_config).map_err(|e| sftmask::Error::Config(e.to_string()))?;
                     let files = TokenizerFiles { config, ..files.clone() };
                     let masker = Masker::from_files(&files, None)?;
-                    masker.encode(&Conversation::new(&messages, None)?, &RenderOptions::default()).map(drop)
+                    masker
+                        .encode(&Conversation::new(&messages, None)?.into(), &RenderOptions::default(), None)
+                        .map(drop)
                 }
                 _ => masker.tokenizer().encode(&template).map(drop),
             }

@@ -1,5 +1,7 @@
 //! The masker: renders a conversation with its chat template, tokenizes it, and labels the trained tokens.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::ops::Range;
 use std::path::Path;
 
@@ -7,7 +9,7 @@ use minijinja::value::Value;
 
 use crate::config::TokenizerFiles;
 use crate::error::{Error, Result};
-use crate::input::conversation::{Conversation, PlainText};
+use crate::input::conversation::{Conversation, PlainText, Row};
 use crate::labels::encoded::{truncate, Encoded};
 use crate::labels::eot::without_end_of_turn;
 use crate::labels::spans::{labels, trained_tokens};
@@ -17,21 +19,37 @@ use crate::render::template::{ChatTemplate, RenderLimits, Rendered};
 use crate::tokenize::sanitize::Sanitizer;
 use crate::tokenize::{TextTokenizer, Tokens};
 
-/// Template variables beyond the conversation itself, as given to `apply_chat_template`, and the policy of a call.
+/// Template variables beyond the conversation itself, as given to `apply_chat_template`.
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     pub add_generation_prompt: bool,
     /// Extra keyword arguments (`enable_thinking=False`, ...), overriding special tokens of the same name.
     pub template_kwargs: Vec<(String, Value)>,
-    /// Replaces the masker's own policy for this call.
-    pub policy: Option<Policy>,
+}
+
+impl RenderOptions {
+    /// These options with a row's own template variables over them.
+    fn for_row(&self, conversation: &Conversation) -> Cow<'_, RenderOptions> {
+        if conversation.template_kwargs.is_empty() {
+            return Cow::Borrowed(self);
+        }
+        let mut options = self.clone();
+        options.template_kwargs.extend(conversation.template_kwargs.iter().cloned());
+        Cow::Owned(options)
+    }
+}
+
+/// A chat template of the tokenizer (`default`, `tool_use`, ...), with what `sanitize_control_tokens` marks in the
+/// data it renders.
+struct NamedTemplate {
+    name: String,
+    template: ChatTemplate,
+    sanitizer: Sanitizer,
 }
 
 pub struct Masker {
-    /// Named templates; a single template is named `default`.
-    templates: Vec<(String, ChatTemplate)>,
-    /// For each template, what `sanitize_control_tokens` marks in the data it renders.
-    sanitizers: Vec<Sanitizer>,
+    /// The templates; a single template is named `default`.
+    templates: Vec<NamedTemplate>,
     tokenizer: TextTokenizer,
     special_tokens: Vec<(String, Value)>,
     /// The tokenizer's special tokens, longest first: what `train_end_of_turn=False` leaves untrained.
@@ -55,28 +73,20 @@ impl Masker {
         let limits = RenderLimits::default();
         let tokenizer = TextTokenizer::from_files(&files.tokenizer_json, &files.config)?;
         let added_tokens = tokenizer.added_tokens();
-        let sanitizers = sources.iter().map(|(_, source)| Sanitizer::new(source, &added_tokens)).collect();
         let templates = sources
             .into_iter()
             .map(|(name, source)| {
                 let template = ChatTemplate::new(&source, limits)
                     .map_err(|e| e.context(format_args!("chat template '{name}'")))?;
-                Ok((name, template))
+                let sanitizer = Sanitizer::new(&source, &added_tokens);
+                Ok(NamedTemplate { name, template, sanitizer })
             })
             .collect::<Result<Vec<_>>>()?;
         let special_tokens =
             files.special_tokens().into_iter().map(|(name, token)| (name, Value::from(token))).collect();
         let end_of_turn_tokens = tokenizer.special_tokens();
         let added_tokens = added_tokens.into_iter().map(|(content, _)| content).collect();
-        Ok(Masker {
-            templates,
-            sanitizers,
-            tokenizer,
-            special_tokens,
-            end_of_turn_tokens,
-            added_tokens,
-            policy: Policy::default(),
-        })
+        Ok(Masker { templates, tokenizer, special_tokens, end_of_turn_tokens, added_tokens, policy: Policy::default() })
     }
 
     /// The same masker with `policy` as the policy of every call that does not bring its own.
@@ -94,15 +104,19 @@ impl Masker {
     }
 
     pub fn template_names(&self) -> Vec<&str> {
-        self.templates.iter().map(|(name, _)| name.as_str()).collect()
+        self.templates.iter().map(|t| t.name.as_str()).collect()
     }
 
     /// The template transformers' `get_chat_template` would pick: `tool_use` when there are tools and such a
     /// template exists, otherwise `default`.
     pub fn template_for(&self, has_tools: bool) -> Result<&ChatTemplate> {
-        let find = |wanted: &str| self.templates.iter().find(|(name, _)| name == wanted).map(|(_, t)| t);
+        Ok(&self.named_template_for(has_tools)?.template)
+    }
+
+    fn named_template_for(&self, has_tools: bool) -> Result<&NamedTemplate> {
+        let find = |wanted: &str| self.templates.iter().find(|t| t.name == wanted);
         if self.templates.len() == 1 {
-            return Ok(&self.templates[0].1);
+            return Ok(&self.templates[0]);
         }
         if self.templates.is_empty() {
             return Err(Error::Template(
@@ -112,13 +126,6 @@ impl Masker {
         has_tools.then(|| find("tool_use")).flatten().or_else(|| find("default")).ok_or_else(|| {
             Error::Template("this tokenizer has several chat templates and none is named 'default'".into())
         })
-    }
-
-    fn sanitizer_for(&self, has_tools: bool) -> Result<&Sanitizer> {
-        let template = self.template_for(has_tools)?;
-        let index =
-            self.templates.iter().position(|(_, t)| std::ptr::eq(t, template)).expect("a template of this masker");
-        Ok(&self.sanitizers[index])
     }
 
     /// The variables the template sees, as transformers passes them.
@@ -146,35 +153,42 @@ impl Masker {
         crate::values::map_value(vars)
     }
 
+    /// Renders a conversation, with its own template variables over those of `options`.
     pub fn render(&self, conversation: &Conversation, options: &RenderOptions) -> Result<Rendered> {
         let template = self.template_for(conversation.tools.is_some())?;
-        template.render(self.context(conversation, options))
+        template.render(self.context(conversation, &options.for_row(conversation)))
     }
 
-    /// Renders, tokenizes and labels one row under the call's policy (or the masker's): the trained text is what
-    /// the template's `{% generation %}` blocks mark or, per the policy's mode, each trained message's turn.
-    pub fn encode(&self, conversation: &Conversation, options: &RenderOptions) -> Result<Encoded> {
-        let policy = options.policy.as_ref().unwrap_or(&self.policy);
+    /// Renders, tokenizes and labels one row under `policy` (the masker's when None): the trained text is what
+    /// the template's `{% generation %}` blocks mark or, per the policy's mode, each trained message's turn. A chat
+    /// row's own template variables go over those of `options`.
+    pub fn encode(&self, row: &Row, options: &RenderOptions, policy: Option<&Policy>) -> Result<Encoded> {
+        let policy = policy.unwrap_or(&self.policy);
         let (text, mut spans, tokens) =
-            match &conversation.plain {
-                Some(_) if policy.sanitize_control_tokens => return Err(Error::Input(
+            match row {
+                Row::Plain(_) if policy.sanitize_control_tokens => return Err(Error::Input(
                     "sanitize_control_tokens applies to chat rows; plain-text prompt-completion rows are tokenized \
                      as the tokenizer does by default"
                         .into(),
                 )),
-                Some(plain) => {
+                Row::Plain(plain) => {
                     let (text, spans) = self.plain_text(plain, policy);
                     let tokens = self.tokenizer.encode_plain(&text)?;
                     (text, spans, tokens)
                 }
-                None if policy.sanitize_control_tokens => self.sanitized_chat_spans(conversation, options, policy)?,
-                None => {
-                    let (text, spans) = self.chat_spans(conversation, options, policy)?;
-                    let tokens = self.tokenizer.encode(&text)?;
+                Row::Chat(conversation) => {
+                    let options = options.for_row(conversation);
+                    let (text, spans, tokens) = if policy.sanitize_control_tokens {
+                        self.sanitized_chat_spans(conversation, &options, policy)?
+                    } else {
+                        let (text, spans) = self.chat_spans(conversation, &options, policy)?;
+                        let tokens = self.tokenizer.encode(&text)?;
+                        (text, spans, tokens)
+                    };
+                    conversation.check_roles_rendered(&text)?;
                     (text, spans, tokens)
                 }
             };
-        conversation.check_roles_rendered(&text)?;
         if !policy.train_end_of_turn {
             for span in &mut spans {
                 *span = without_end_of_turn(&text, span.clone(), &self.end_of_turn_tokens);
@@ -242,7 +256,7 @@ impl Masker {
         options: &RenderOptions,
         policy: &Policy,
     ) -> Result<(String, Vec<Range<usize>>, Tokens)> {
-        let sanitizer = self.sanitizer_for(conversation.tools.is_some())?;
+        let sanitizer = &self.named_template_for(conversation.tools.is_some())?.sanitizer;
         let marked = Conversation {
             messages: sanitizer.mark(&conversation.messages),
             tools: conversation.tools.as_ref().map(|tools| sanitizer.mark(tools)),
@@ -275,8 +289,6 @@ impl Masker {
         let render_loops = |messages: &[Value], prompt: bool| template.render_loops(context(messages, prompt));
         let render_after_loop = |loop_id: u32, prompt: bool| template.render_after_loop(loop_id, context(&[], prompt));
         let messages: Vec<Value> = conversation.messages.try_iter().map_err(|e| Error::Input(e.to_string()))?.collect();
-        let role = |m: &Value| m.get_attr("role").ok().and_then(|r| r.as_str().map(String::from)).unwrap_or_default();
-        let roles: Vec<String> = messages.iter().map(role).collect();
         let trace = template.render_loops(self.context(conversation, options))?;
         let fast = trace.as_ref().and_then(|trace| {
             LoopLocator::new(
@@ -290,20 +302,20 @@ impl Masker {
                 &self.added_tokens,
             )
         });
-        let locator = TurnLocator::new(
-            messages.clone(),
-            full.clone(),
-            options.add_generation_prompt,
-            &text_only,
-            &traced,
-            &self.added_tokens,
-        );
+        // The prefix-probing locator, for the turns the loop locator cannot place; built when first needed.
+        let locator = OnceCell::new();
+        let locator = || {
+            locator.get_or_init(|| {
+                let prompt = options.add_generation_prompt;
+                TurnLocator::new(messages.clone(), full.clone(), prompt, &text_only, &traced, &self.added_tokens)
+            })
+        };
         let mut spans: Vec<Range<usize>> = Vec::new();
         for k in (0..selected.len()).filter(|&k| selected[k]) {
-            let context = || format!("message {k} ({})", roles[k]);
+            let context = || format!("message {k} ({})", conversation.roles[k]);
             let turn = match fast.as_ref().and_then(|fast| fast.turn(k)) {
                 Some(turn) => turn,
-                None => vec![locator.turn(k).map_err(|e| e.context(context()))?],
+                None => vec![locator().turn(k).map_err(|e| e.context(context()))?],
             };
             if spans.last().zip(turn.first()).is_some_and(|(previous, first)| first.start < previous.end) {
                 return Err(Error::Template(format!(

@@ -112,9 +112,8 @@ impl Policy {
     /// The prompt of a prompt-completion row is never trained.
     pub fn select(&self, conversation: &Conversation) -> Result<Vec<bool>> {
         let mut trained = Vec::with_capacity(conversation.len());
-        for (index, message) in messages(conversation).enumerate() {
-            let role = message.get_attr("role").ok().and_then(|r| r.as_str().map(String::from)).unwrap_or_default();
-            let mut train = index >= conversation.completion_start && self.roles_to_train.contains(&role);
+        for (index, (message, role)) in messages(conversation).zip(&conversation.roles).enumerate() {
+            let mut train = index >= conversation.completion_start && self.roles_to_train.contains(role);
             let flag = self.train_field.iter().find_map(|field| {
                 let flag = message.get_attr(field).unwrap_or_default();
                 (!flag.is_undefined() && !flag.is_none()).then_some((field, flag))
@@ -151,9 +150,7 @@ impl Policy {
 
 /// Whether each message is an assistant message: the selection `{% generation %}` blocks stand for.
 pub fn assistant_messages(conversation: &Conversation) -> Vec<bool> {
-    messages(conversation)
-        .map(|m| m.get_attr("role").ok().as_ref().and_then(Value::as_str) == Some("assistant"))
-        .collect()
+    conversation.roles.iter().map(|role| role == "assistant").collect()
 }
 
 fn messages(conversation: &Conversation) -> impl Iterator<Item = Value> + '_ {

@@ -11,9 +11,10 @@ use rayon::ThreadPool;
 
 use crate::error::{catch_panic, Error, Result};
 use crate::input::formats::Format;
-use crate::input::rows::{row_render_options, Rows};
+use crate::input::rows::Rows;
 use crate::labels::Encoded;
 use crate::masker::{Masker, RenderOptions};
+use crate::policy::Policy;
 
 /// Rows are encoded in blocks this large, so memory holds one block of intermediate results at a time.
 const BLOCK_ROWS: usize = 4096;
@@ -115,11 +116,12 @@ impl EncodedBatch {
     }
 }
 
-/// Encodes every row on `threads` threads, keeping row order.
+/// Encodes every row on `threads` threads, keeping row order, under `policy` (the masker's when None).
 pub fn encode_rows(
     masker: &Masker,
     rows: &dyn Rows,
     options: &RenderOptions,
+    policy: Option<&Policy>,
     on_error: OnError,
     threads: usize,
 ) -> Result<EncodedBatch> {
@@ -128,8 +130,8 @@ pub fn encode_rows(
     for block_start in (0..rows.len()).step_by(BLOCK_ROWS) {
         let block = block_start..(block_start + BLOCK_ROWS).min(rows.len());
         let encode = |row: usize| -> Result<(Encoded, Format)> {
-            let conversation = rows.conversation(row)?;
-            Ok((masker.encode(&conversation, &row_render_options(options, &conversation))?, conversation.format))
+            let row = rows.row(row)?;
+            Ok((masker.encode(&row, options, policy)?, row.format()))
         };
         let results: Vec<Result<(Encoded, Format)>> =
             pool.install(|| block.clone().into_par_iter().map(|row| catch_panic(|| encode(row))).collect());
@@ -215,10 +217,10 @@ mod tests {
             [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello there"}],
             [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
         ]));
-        let batch = encode_rows(&masker, &rows, &RenderOptions::default(), OnError::Raise, 2).unwrap();
+        let batch = encode_rows(&masker, &rows, &RenderOptions::default(), None, OnError::Raise, 2).unwrap();
         assert_eq!(batch.rows_out(), 2);
         for row in 0..2 {
-            let single = masker.encode(&rows.conversation(row).unwrap(), &RenderOptions::default()).unwrap();
+            let single = masker.encode(&rows.row(row).unwrap(), &RenderOptions::default(), None).unwrap();
             let range = batch.offsets[row] as usize..batch.offsets[row + 1] as usize;
             let ids: Vec<u32> = batch.input_ids[range.clone()].iter().map(|&i| i as u32).collect();
             assert_eq!(ids, single.input_ids);
@@ -230,13 +232,14 @@ mod tests {
 
     #[test]
     fn raise_names_the_row() {
-        let err = encode_rows(&demo_masker(), &sample(), &RenderOptions::default(), OnError::Raise, 1).unwrap_err();
+        let err =
+            encode_rows(&demo_masker(), &sample(), &RenderOptions::default(), None, OnError::Raise, 1).unwrap_err();
         assert_eq!(err, Error::Input("row 1: message 0: field 'role' is missing".into()));
     }
 
     #[test]
     fn skip_leaves_the_row_out_and_records_it() {
-        let batch = encode_rows(&demo_masker(), &sample(), &RenderOptions::default(), OnError::Skip, 1).unwrap();
+        let batch = encode_rows(&demo_masker(), &sample(), &RenderOptions::default(), None, OnError::Skip, 1).unwrap();
         assert_eq!((batch.rows_in, batch.rows_out()), (3, 2));
         assert_eq!(batch.errors.len(), 1);
         assert_eq!(batch.errors[0].row, 1);
@@ -246,7 +249,7 @@ mod tests {
     fn null_keeps_the_row_with_null_outputs() {
         let mut rows = sample();
         rows.rows.extend(sample().rows);
-        let batch = encode_rows(&demo_masker(), &rows, &RenderOptions::default(), OnError::Null, 1).unwrap();
+        let batch = encode_rows(&demo_masker(), &rows, &RenderOptions::default(), None, OnError::Null, 1).unwrap();
         assert_eq!(batch.rows_out(), 6);
         assert_eq!(batch.valid, [true, false, true, true, false, true]);
         assert_eq!(batch.offsets[1], batch.offsets[2]);

@@ -17,16 +17,47 @@ const REASONING_FIELDS: [&str; 3] = ["reasoning_content", "thinking", "reasoning
 /// Roles chat templates commonly render; any other role is checked to have been rendered at all.
 const KNOWN_ROLES: [&str; 7] = ["system", "developer", "user", "assistant", "tool", "function", "ipython"];
 
-/// A conversation ready to render: normalized messages and parsed tools.
+/// A row ready to encode: a chat for the chat template, or plain text encoded without one.
+#[derive(Debug, Clone)]
+pub enum Row {
+    Chat(Conversation),
+    Plain(PlainText),
+}
+
+impl Row {
+    /// The dataset format the row was read in.
+    pub fn format(&self) -> Format {
+        match self {
+            Row::Chat(conversation) => conversation.format,
+            Row::Plain(_) => Format::PromptCompletion,
+        }
+    }
+
+    /// The conversation of a chat row; None for plain text.
+    pub fn into_chat(self) -> Option<Conversation> {
+        match self {
+            Row::Chat(conversation) => Some(conversation),
+            Row::Plain(_) => None,
+        }
+    }
+}
+
+impl From<Conversation> for Row {
+    fn from(conversation: Conversation) -> Row {
+        Row::Chat(conversation)
+    }
+}
+
+/// A conversation ready to render: normalized messages, each message's role, and parsed tools.
 #[derive(Debug, Clone, Default)]
 pub struct Conversation {
     pub messages: Value,
+    /// The role of each message, as mapped at normalization.
+    pub roles: Vec<String>,
     pub tools: Option<Value>,
     /// In a prompt-completion row, the index of the first completion message: the messages before it are the
     /// prompt and are never trained. 0 for a plain conversation.
     pub completion_start: usize,
-    /// A prompt-completion row of plain strings, encoded without a chat template (`messages` is then empty).
-    pub plain: Option<PlainText>,
     /// Template variables of this row (its `chat_template_kwargs`), over those of the call.
     pub template_kwargs: Vec<(String, Value)>,
     /// The dataset format the row was read in.
@@ -48,24 +79,22 @@ impl Conversation {
 
     /// [`Conversation::new`] with role names mapped by `roles` (ShareGPT's `human`/`gpt`, ...).
     pub fn with_roles(messages: &Value, tools: Option<&Value>, roles: &RoleMap) -> Result<Conversation> {
-        let messages = normalize_messages(messages, roles)?;
-        Ok(Conversation { messages, tools: parse_tools(tools)?, ..Default::default() })
+        let (messages, roles) = normalize_messages(messages, roles)?;
+        Ok(Conversation { messages, roles, tools: parse_tools(tools)?, ..Default::default() })
     }
 
     pub fn len(&self) -> usize {
-        self.messages.len().unwrap_or(0)
+        self.roles.len()
     }
 
     /// Fails on a message whose role is none of the usual ones and whose content the template left out of the
     /// render `text`: a misspelt role (`"asistant"`) that a template skips would otherwise vanish silently.
     pub fn check_roles_rendered(&self, text: &str) -> Result<()> {
-        for (index, message) in self.messages.try_iter().into_iter().flatten().enumerate() {
-            let role = message.get_attr("role").ok().filter(|r| r.as_str().is_some()).unwrap_or_default();
-            let role = role.as_str().unwrap_or_default();
+        for (index, (message, role)) in self.messages.try_iter().into_iter().flatten().zip(&self.roles).enumerate() {
             let content =
                 message.get_attr("content").ok().filter(|c| c.kind() == ValueKind::String).unwrap_or_default();
             let content = content.as_str().unwrap_or_default();
-            if !KNOWN_ROLES.contains(&role) && !content.is_empty() && !text.contains(content) {
+            if !KNOWN_ROLES.contains(&role.as_str()) && !content.is_empty() && !text.contains(content) {
                 return Err(Error::Input(format!(
                     "message {index}: unknown role '{role}': the chat template leaves this message out of the render"
                 )));
@@ -79,7 +108,8 @@ impl Conversation {
     }
 }
 
-pub(crate) fn normalize_messages(messages: &Value, roles: &RoleMap) -> Result<Value> {
+/// The messages normalized, and the role of each.
+pub(crate) fn normalize_messages(messages: &Value, roles: &RoleMap) -> Result<(Value, Vec<String>)> {
     let messages = match messages.kind() {
         ValueKind::String => {
             parse_json(messages.as_str().unwrap_or_default(), "messages (a list of messages, or its JSON text)")?
@@ -94,10 +124,14 @@ pub(crate) fn normalize_messages(messages: &Value, roles: &RoleMap) -> Result<Va
         return Err(Error::Input("the conversation is empty: it has no messages".into()));
     }
     let mut normalized = Vec::with_capacity(count);
+    let mut message_roles = Vec::with_capacity(count);
     for (index, message) in messages.try_iter().map_err(|e| Error::Input(e.to_string()))?.enumerate() {
-        normalized.push(normalize_message(&message, roles).map_err(|e| e.context(format_args!("message {index}")))?);
+        let (message, role) =
+            normalize_message(&message, roles).map_err(|e| e.context(format_args!("message {index}")))?;
+        normalized.push(message);
+        message_roles.push(role);
     }
-    Ok(Value::from(normalized))
+    Ok((Value::from(normalized), message_roles))
 }
 
 /// Whether a message's entries name a field (with a value other than None).
@@ -105,7 +139,7 @@ fn has_field(fields: &[(Value, Value)], name: &str) -> bool {
     fields.iter().any(|(k, _)| k.as_str() == Some(name))
 }
 
-fn normalize_message(message: &Value, roles: &RoleMap) -> Result<Value> {
+fn normalize_message(message: &Value, roles: &RoleMap) -> Result<(Value, String)> {
     if message.kind() != ValueKind::Map {
         return Err(Error::Input(format!(
             "a message must be a mapping with 'role' and 'content', got {}",
@@ -139,11 +173,12 @@ fn normalize_message(message: &Value, roles: &RoleMap) -> Result<Value> {
         }
         Some(role) => role.as_str().unwrap_or_default().to_string(),
     };
-    let mapped = roles.role(&role, sharegpt);
+    let mapped = roles.role(&role, sharegpt).to_string();
     if mapped != role {
-        let mapped = Value::from(mapped);
-        fields.iter_mut().filter(|(k, _)| k.as_str() == Some("role")).for_each(|(_, v)| *v = mapped.clone());
+        let value = Value::from(mapped.as_str());
+        fields.iter_mut().filter(|(k, _)| k.as_str() == Some("role")).for_each(|(_, v)| *v = value.clone());
     }
+    let role = mapped;
     let field = |name: &str| fields.iter().find(|(k, _)| k.as_str() == Some(name)).map(|(_, v)| v);
     if let Some(content) = field("content") {
         if !matches!(content.kind(), ValueKind::String | ValueKind::Seq) {
@@ -177,7 +212,7 @@ fn normalize_message(message: &Value, roles: &RoleMap) -> Result<Value> {
         }
         fields = aliased;
     }
-    Ok(map_value(fields))
+    Ok((map_value(fields), role))
 }
 
 pub(crate) fn parse_tools(tools: Option<&Value>) -> Result<Option<Value>> {

@@ -1,7 +1,5 @@
 //! Where the rows of a batch come from: Python objects, Arrow columns, or JSON Lines text. Each source turns row i
-//! into a [`Conversation`] on demand, so that reading a row happens on the worker thread that encodes it.
-
-use std::borrow::Cow;
+//! into a [`Row`] on demand, so that reading a row happens on the worker thread that encodes it.
 
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::{FieldRef, Schema};
@@ -9,16 +7,15 @@ use minijinja::value::{Value, ValueKind};
 
 use crate::error::{Error, Result};
 use crate::input::arrow_values::{field_value, is_conversation_type};
-use crate::input::conversation::Conversation;
+use crate::input::conversation::{Conversation, Row};
 pub use crate::input::formats::ColumnNames;
 use crate::input::formats::{no_format, text_part, Format, Part, RowOptions};
-use crate::masker::RenderOptions;
 use crate::values::map_value;
 
 /// Conversations to encode, addressed by row number.
 pub trait Rows: Sync {
     fn len(&self) -> usize;
-    fn conversation(&self, row: usize) -> Result<Conversation>;
+    fn row(&self, row: usize) -> Result<Row>;
 
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -53,8 +50,8 @@ impl RowValues {
         self.parts.iter().find(|(p, v)| *p == part && !v.is_none()).map(|(_, v)| v)
     }
 
-    /// The row as a conversation: each format's parts become messages.
-    pub fn conversation(&self, options: &RowOptions) -> Result<Conversation> {
+    /// The row to encode: each format's parts become messages (or, for two strings, plain text).
+    pub fn row(&self, options: &RowOptions) -> Result<Row> {
         let roles = &options.roles;
         let tools = self.part(Part::Tools);
         let none = Value::from(());
@@ -74,12 +71,15 @@ impl RowValues {
             Format::PromptCompletion => {
                 let completion = self.part(Part::Completion).unwrap_or(&none);
                 let prompt = self.part(Part::Prompt).unwrap_or(&none);
-                Conversation::prompt_completion_with_roles(prompt, completion, tools, roles)?
+                match Row::prompt_completion_with_roles(prompt, completion, tools, roles)? {
+                    Row::Chat(conversation) => conversation,
+                    plain => return Ok(plain),
+                }
             }
         };
         conversation.format = self.format;
         conversation.template_kwargs = self.template_kwargs()?;
-        Ok(conversation)
+        Ok(Row::Chat(conversation))
     }
 
     /// The `system` column of a ShareGPT or Alpaca row, as a system message.
@@ -147,16 +147,6 @@ fn message(role: &str, content: String) -> Value {
     map_value([("role", Value::from(role)), ("content", Value::from(content))])
 }
 
-/// The call's render options with a row's own template variables over them.
-pub fn row_render_options<'a>(options: &'a RenderOptions, conversation: &Conversation) -> Cow<'a, RenderOptions> {
-    if conversation.template_kwargs.is_empty() {
-        return Cow::Borrowed(options);
-    }
-    let mut options = options.clone();
-    options.template_kwargs.extend(conversation.template_kwargs.iter().cloned());
-    Cow::Owned(options)
-}
-
 /// Rows already converted to template values (from Python objects); a row that failed conversion keeps its error.
 pub struct ValueRows {
     pub rows: Vec<Result<RowValues>>,
@@ -168,8 +158,8 @@ impl Rows for ValueRows {
         self.rows.len()
     }
 
-    fn conversation(&self, row: usize) -> Result<Conversation> {
-        self.rows[row].as_ref().map_err(Clone::clone)?.conversation(&self.options)
+    fn row(&self, row: usize) -> Result<Row> {
+        self.rows[row].as_ref().map_err(Clone::clone)?.row(&self.options)
     }
 }
 
@@ -225,8 +215,8 @@ impl Rows for JsonLineRows<'_> {
         self.lines.len()
     }
 
-    fn conversation(&self, row: usize) -> Result<Conversation> {
-        self.values(row)?.conversation(&self.options)
+    fn row(&self, row: usize) -> Result<Row> {
+        self.values(row)?.row(&self.options)
     }
 }
 
@@ -303,9 +293,9 @@ impl Rows for ArrowRows {
         self.len
     }
 
-    fn conversation(&self, row: usize) -> Result<Conversation> {
+    fn row(&self, row: usize) -> Result<Row> {
         let chunk = self.starts.partition_point(|&start| start <= row) - 1;
-        self.chunks[chunk].values(row - self.starts[chunk], self.options.keep_nulls)?.conversation(&self.options)
+        self.chunks[chunk].values(row - self.starts[chunk], self.options.keep_nulls)?.row(&self.options)
     }
 }
 
@@ -330,7 +320,7 @@ mod tests {
     fn json_rows(lines: &[serde_json::Value]) -> Vec<Result<Conversation>> {
         let text = lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n");
         let rows = JsonLineRows::new(text.as_bytes(), RowOptions::default());
-        (0..rows.len()).map(|row| rows.conversation(row)).collect()
+        (0..rows.len()).map(|row| rows.row(row).map(|row| row.into_chat().expect("a chat"))).collect()
     }
 
     #[test]
@@ -339,7 +329,7 @@ mod tests {
                      \n{\"messages\": [\n[1, 2]\n{\"completion\": \"plain\"}\n{\"other\": 1}\n";
         let rows = JsonLineRows::new(text, RowOptions::default());
         assert_eq!(rows.len(), 6);
-        let batch = encode_rows(&demo_masker(), &rows, &RenderOptions::default(), OnError::Skip, 1).unwrap();
+        let batch = encode_rows(&demo_masker(), &rows, &RenderOptions::default(), None, OnError::Skip, 1).unwrap();
         let errors: Vec<(usize, String)> =
             batch.errors.iter().map(|e| (e.row, e.error.message().to_string())).collect();
         assert_eq!(batch.rows_out(), 2);
@@ -436,7 +426,10 @@ mod tests {
         };
         let rows = ArrowRows::new(vec![chunk(), chunk()], RowOptions::default());
         assert_eq!(rows.len(), 4);
-        let plain = |row| rows.conversation(row).unwrap().plain.unwrap();
+        let plain = |row| match rows.row(row).unwrap() {
+            Row::Plain(plain) => plain,
+            chat => panic!("plain text, not {chat:?}"),
+        };
         assert_eq!(plain(2), PlainText { prompt: "Q: 2+2?".into(), completion: " 4".into() });
         // Text is never parsed as JSON.
         assert_eq!(plain(3), PlainText { prompt: "".into(), completion: "[1]".into() });
@@ -483,7 +476,7 @@ mod tests {
                 RowOptions { keep_nulls, ..Default::default() },
             )
         };
-        let conversation = chunk(false).conversation(0).unwrap();
+        let conversation = chunk(false).row(0).unwrap().into_chat().unwrap();
         // An explicit null in JSON text is data (transformers renders it); top-level message nulls are dropped.
         assert_eq!(
             conversation.messages.to_string(),
@@ -491,7 +484,7 @@ mod tests {
         );
         assert_eq!(conversation.tools.unwrap().to_string(), "[{'name': 'f'}]");
         assert_eq!(
-            chunk(true).conversation(0).unwrap().tools.unwrap().to_string(),
+            chunk(true).row(0).unwrap().into_chat().unwrap().tools.unwrap().to_string(),
             "[{'name': 'f', 'description': None}]"
         );
     }

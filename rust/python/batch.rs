@@ -8,6 +8,7 @@ use pyo3_arrow::{PyRecordBatch, PyTable};
 use crate::batch::arrow::REPORT_KEY;
 use crate::batch::{encode_rows, OnError};
 use crate::error::{catch_panic, Error};
+use crate::input::conversation::Row;
 use crate::input::formats::{ColumnNames, Format, RoleMap, RowOptions};
 use crate::input::rows::{ArrowRows, JsonLineRows, RowValues, Rows, ValueRows};
 use crate::python::convert::{render_options, to_value, training_policy};
@@ -92,14 +93,13 @@ pub fn encode_batch(
     options: BatchOptions<'_>,
 ) -> PyResult<Py<PyAny>> {
     let BatchOptions { on_error, threads, template_kwargs, policy, rows } = options;
-    let mut render = render_options(false, template_kwargs.as_ref())?;
-    if policy.is_some() {
-        render.policy = Some(training_policy(masker.masker().policy(), policy.as_ref())?);
-    }
+    let render = render_options(false, template_kwargs.as_ref())?;
+    let policy = policy.map(|policy| training_policy(masker.masker().policy(), Some(&policy))).transpose()?;
     let on_error: OnError = on_error.parse().map_err(to_py_err)?;
     let masker = masker.masker();
+    let threads = threads.unwrap_or(0);
     let batch = with_rows(data, rows.row_options()?, |rows| {
-        py.detach(|| encode_rows(masker, rows, &render, on_error, threads.unwrap_or(0))).map_err(to_py_err)
+        py.detach(|| encode_rows(masker, rows, &render, policy.as_ref(), on_error, threads)).map_err(to_py_err)
     })?;
     let record_batch = batch.into_record_batch(on_error).map_err(to_py_err)?;
     Ok(PyRecordBatch::new(record_batch).into_pyarrow(py)?.unbind())
@@ -111,9 +111,13 @@ pub fn encode_batch(
 pub fn read_conversations(data: &Bound<'_, PyAny>, rows: ReadOptions) -> PyResult<Vec<Option<(String, String)>>> {
     with_rows(data, rows.row_options()?, |rows| {
         let read = |row: usize| -> crate::error::Result<(String, String)> {
-            let conversation = catch_panic(|| rows.conversation(row))?;
-            let messages = serde_json::to_string(&conversation.messages).map_err(|e| Error::Input(e.to_string()))?;
-            Ok((conversation.format.name().to_string(), messages))
+            let row = catch_panic(|| rows.row(row))?;
+            let format = row.format().name().to_string();
+            let messages = match row {
+                Row::Chat(conversation) => serde_json::to_string(&conversation.messages),
+                Row::Plain(_) => Ok("[]".to_string()),
+            };
+            Ok((format, messages.map_err(|e| Error::Input(e.to_string()))?))
         };
         Ok((0..rows.len()).map(|row| read(row).ok()).collect())
     })

@@ -4,7 +4,7 @@ use minijinja::value::{Value, ValueKind};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PySequence, PyString, PyTuple};
 
-use crate::input::conversation::Conversation;
+use crate::input::conversation::{Conversation, Row};
 use crate::input::formats::{Part, RowOptions};
 use crate::input::rows::RowValues;
 use crate::masker::RenderOptions;
@@ -102,13 +102,13 @@ pub fn render_options(
     Ok(options)
 }
 
-/// A conversation given as its messages, or as a dataset row in any format (a mapping; `tools`, when given,
-/// replaces the row's).
-pub fn conversation(messages: &Bound<'_, PyAny>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<Conversation> {
+/// A row given as its messages, or as a dataset row in any format (a mapping; `tools`, when given, replaces the
+/// row's).
+pub fn row(messages: &Bound<'_, PyAny>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<Row> {
     let messages = to_value(messages)?;
     let tools = tools.map(to_value).transpose()?;
     if messages.kind() != ValueKind::Map {
-        return Conversation::new(&messages, tools.as_ref()).map_err(to_py_err);
+        return Ok(Row::Chat(Conversation::new(&messages, tools.as_ref()).map_err(to_py_err)?));
     }
     let options = RowOptions::default();
     let mut row = RowValues::from_object(&messages, &options).map_err(to_py_err)?;
@@ -116,7 +116,18 @@ pub fn conversation(messages: &Bound<'_, PyAny>, tools: Option<&Bound<'_, PyAny>
         row.parts.retain(|(part, _)| *part != Part::Tools);
         row.parts.push((Part::Tools, tools));
     }
-    row.conversation(&options).map_err(to_py_err)
+    row.row(&options).map_err(to_py_err)
+}
+
+/// A prompt-completion row given as its two parts.
+pub fn prompt_completion(
+    prompt: Option<&Bound<'_, PyAny>>,
+    completion: &Bound<'_, PyAny>,
+    tools: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Row> {
+    let prompt = prompt.map(to_value).transpose()?.unwrap_or_default();
+    let tools = tools.map(to_value).transpose()?;
+    Row::from_prompt_completion(&prompt, &to_value(completion)?, tools.as_ref()).map_err(to_py_err)
 }
 
 /// `base` with the options of a Python mapping applied.

@@ -9,12 +9,11 @@ use pyo3::types::PyDict;
 
 use crate::config::TokenizerFiles;
 use crate::error::{catch_panic as no_panic, Error};
-use crate::input::conversation::Conversation;
-use crate::input::rows::row_render_options;
+use crate::input::conversation::Row;
 use crate::labels::Encoded;
 use crate::masker::Masker;
 use crate::policy::Policy;
-use crate::python::convert::{conversation, render_options, to_value, training_policy};
+use crate::python::convert::{prompt_completion, render_options, row, training_policy};
 use crate::python::errors::to_py_err;
 use crate::render::template::Rendered;
 
@@ -38,9 +37,14 @@ impl PyMasker {
         add_generation_prompt: bool,
         template_kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Rendered> {
-        let conversation = conversation(messages, tools)?;
+        let Row::Chat(conversation) = row(messages, tools)? else {
+            return Err(to_py_err(Error::Input(
+                "a prompt-completion row of two strings is plain text, encoded without the chat template: it has \
+                 no render"
+                    .into(),
+            )));
+        };
         let options = render_options(add_generation_prompt, template_kwargs)?;
-        let options = row_render_options(&options, &conversation);
         let masker = &self.inner;
         py.detach(|| no_panic(|| masker.render(&conversation, &options))).map_err(to_py_err)
     }
@@ -173,23 +177,15 @@ impl PyMasker {
         prompt: Option<&Bound<'py, PyAny>>,
         completion: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-        let conversation = match completion {
-            Some(completion) => {
-                let prompt = prompt.map(to_value).transpose()?.unwrap_or_default();
-                let tools = tools.map(to_value).transpose()?;
-                Conversation::from_prompt_completion(&prompt, &to_value(completion)?, tools.as_ref())
-                    .map_err(to_py_err)?
-            }
-            None => conversation(messages, tools)?,
+        let row = match completion {
+            Some(completion) => prompt_completion(prompt, completion, tools)?,
+            None => row(messages, tools)?,
         };
-        let mut options = render_options(add_generation_prompt, template_kwargs)?;
-        if policy.is_some() {
-            options.policy = Some(training_policy(self.inner.policy(), policy)?);
-        }
-        let options = row_render_options(&options, &conversation);
+        let options = render_options(add_generation_prompt, template_kwargs)?;
+        let policy = policy.map(|policy| training_policy(self.inner.policy(), Some(policy))).transpose()?;
         let masker = &self.inner;
         let Encoded { input_ids, labels, .. } =
-            py.detach(|| no_panic(|| masker.encode(&conversation, &options))).map_err(to_py_err)?;
+            py.detach(|| no_panic(|| masker.encode(&row, &options, policy.as_ref()))).map_err(to_py_err)?;
         Ok(if int64 {
             let ids: Vec<i64> = input_ids.into_iter().map(i64::from).collect();
             let labels: Vec<i64> = labels.into_iter().map(i64::from).collect();
