@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sys
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,14 +179,34 @@ def _add_policy_options(group: argparse._ArgumentGroup) -> None:
         flag, kind = "--" + option.name.replace("_", "-"), hints[option.name]
         default = ",".join(option.default) if isinstance(option.default, tuple) else option.default
         help = f"{option.metadata['help']} (default: {default})"
-        if kind is bool:
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help)
+        kinds = typing.get_args(kind)
+        words = [word for k in kinds if typing.get_origin(k) is typing.Literal for word in typing.get_args(k)]
+        if kind is bool or (bool in kinds and words):  # `--x`, `--no-x`, and `--x WORD` where a word is allowed
+            group.add_argument(flag, action=_FlagOrWord, words=words, default=None, help=help)
         elif typing.get_origin(kind) is typing.Literal:
-            group.add_argument(flag, choices=typing.get_args(kind), help=help)
-        elif int in typing.get_args(kind):
+            group.add_argument(flag, choices=kinds, help=help)
+        elif int in kinds:
             group.add_argument(flag, type=_positive, metavar="N", help=help)
         else:  # names: roles, fields
             group.add_argument(flag, type=_names, metavar="NAMES", help=f"{help}; comma-separated, '' for none")
+
+
+class _FlagOrWord(argparse.BooleanOptionalAction):
+    """A yes/no flag (`--x` is True, `--no-x` False) whose positive form may also take one of `words` (`--x WORD`)."""
+
+    def __init__(self, option_strings: list[str], dest: str, words: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.words = list(words)
+        if self.words:
+            self.nargs, self.metavar = "?", "{" + ",".join(self.words) + "}"
+
+    def __call__(self, parser, namespace, value=None, option_string=None) -> None:
+        if value is None:
+            return super().__call__(parser, namespace, None, option_string)
+        if option_string.startswith("--no-") or value not in self.words:
+            allowed = "no value" if option_string.startswith("--no-") else f"no value or one of {', '.join(self.words)}"
+            parser.error(f"{option_string} takes {allowed}, got {value!r} (give input files before the options)")
+        setattr(namespace, self.dest, value)
 
 
 def main(argv: list[str] | None = None) -> int:
