@@ -14,7 +14,7 @@ use crate::labels::encoded::{truncate, Encoded};
 use crate::labels::eot::without_end_of_turn;
 use crate::labels::spans::{labels, trained_tokens};
 use crate::labels::turns::{LoopLocator, TurnLocator};
-use crate::policy::{assistant_messages, Mode, Policy};
+use crate::policy::{assistant_messages, EndOfTurn, Mode, Policy};
 use crate::render::template::{ChatTemplate, RenderLimits, Rendered};
 use crate::tokenize::sanitize::Sanitizer;
 use crate::tokenize::{TextTokenizer, Tokens};
@@ -189,10 +189,13 @@ impl Masker {
                     (text, spans, tokens)
                 }
             };
-        if !policy.train_end_of_turn {
-            for span in &mut spans {
-                *span = without_end_of_turn(&text, span.clone(), &self.end_of_turn_tokens);
-            }
+        let untrained_ends = match policy.train_end_of_turn {
+            EndOfTurn::Every => 0,
+            EndOfTurn::Last => spans.len().saturating_sub(1),
+            EndOfTurn::Never => spans.len(),
+        };
+        for span in &mut spans[..untrained_ends] {
+            *span = without_end_of_turn(&text, span.clone(), &self.end_of_turn_tokens);
         }
         let trained = trained_tokens(&tokens.offsets, &spans);
         let mut encoded = Encoded { labels: labels(&tokens.ids, &trained), input_ids: tokens.ids, truncated: false };
@@ -332,7 +335,7 @@ impl Masker {
     /// turn is trained (as TRL does), and the completion trained.
     fn plain_text(&self, plain: &PlainText, policy: &Policy) -> (String, Vec<Range<usize>>) {
         let mut text = format!("{}{}", plain.prompt, plain.completion);
-        if policy.train_end_of_turn {
+        if policy.train_end_of_turn != EndOfTurn::Never {
             let eos =
                 self.special_tokens.iter().find(|(name, _)| name == "eos_token").and_then(|(_, token)| token.as_str());
             if let Some(eos) = eos.filter(|eos| !plain.completion.ends_with(eos)) {

@@ -31,6 +31,50 @@ pub enum Truncation {
     Drop,
 }
 
+/// Which trained turns keep their end-of-turn tokens (`<|im_end|>`, `<|eot_id|>`, `</s>`) trained: every one
+/// (`true`), none (`false`), or only the last (`"last"`, Axolotl's `train_on_eos: last`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "EndOfTurnOption", into = "EndOfTurnOption")]
+pub enum EndOfTurn {
+    Every,
+    Last,
+    Never,
+}
+
+/// How [`EndOfTurn`] is written: a flag, or the word `last`.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(untagged, expecting = "True, False or 'last'")]
+enum EndOfTurnOption {
+    Flag(bool),
+    Word(Last),
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Last {
+    Last,
+}
+
+impl From<EndOfTurnOption> for EndOfTurn {
+    fn from(option: EndOfTurnOption) -> EndOfTurn {
+        match option {
+            EndOfTurnOption::Flag(true) => EndOfTurn::Every,
+            EndOfTurnOption::Flag(false) => EndOfTurn::Never,
+            EndOfTurnOption::Word(Last::Last) => EndOfTurn::Last,
+        }
+    }
+}
+
+impl From<EndOfTurn> for EndOfTurnOption {
+    fn from(end_of_turn: EndOfTurn) -> EndOfTurnOption {
+        match end_of_turn {
+            EndOfTurn::Every => EndOfTurnOption::Flag(true),
+            EndOfTurn::Never => EndOfTurnOption::Flag(false),
+            EndOfTurn::Last => EndOfTurnOption::Word(Last::Last),
+        }
+    }
+}
+
 /// The training policy: the one definition of its options, their types and defaults on the Rust side (the Python
 /// side is `sftmask.Policy`, checked against this one by the tests). Read from a mapping of option names to values;
 /// an unknown name or a value of the wrong type is an error naming the option.
@@ -39,8 +83,7 @@ pub enum Truncation {
 pub struct Policy {
     pub mode: Mode,
     pub roles_to_train: Vec<String>,
-    /// Whether the end-of-turn token(s) closing a trained turn (`<|im_end|>`, `<|eot_id|>`, `</s>`) are trained.
-    pub train_end_of_turn: bool,
+    pub train_end_of_turn: EndOfTurn,
     /// Train only the last message the other rules select.
     pub train_last_turn_only: bool,
     /// Message fields (`true`/`false`, or a weight `1`/`0`) that override the role rule for that message; the
@@ -60,7 +103,7 @@ impl Default for Policy {
         Policy {
             mode: Mode::Auto,
             roles_to_train: vec!["assistant".into()],
-            train_end_of_turn: true,
+            train_end_of_turn: EndOfTurn::Every,
             train_last_turn_only: false,
             train_field: vec!["train".into(), "weight".into()],
             max_length: None,
@@ -250,6 +293,18 @@ mod tests {
         );
         let err = policy(serde_json::json!({"colour": "blue"})).unwrap_err();
         assert!(err.message().starts_with("option colour: unknown field `colour`, expected one of `mode`"), "{err}");
+    }
+
+    #[test]
+    fn end_of_turn_is_a_flag_or_last() {
+        let end_of_turn = |value| policy(serde_json::json!({"train_end_of_turn": value})).map(|p| p.train_end_of_turn);
+        assert_eq!(end_of_turn(serde_json::json!(true)).unwrap(), EndOfTurn::Every);
+        assert_eq!(end_of_turn(serde_json::json!(false)).unwrap(), EndOfTurn::Never);
+        assert_eq!(end_of_turn(serde_json::json!("last")).unwrap(), EndOfTurn::Last);
+        let err = end_of_turn(serde_json::json!("first")).unwrap_err();
+        assert_eq!(err.message(), "option train_end_of_turn: True, False or 'last'");
+        let last = policy(serde_json::json!({"train_end_of_turn": "last"})).unwrap();
+        assert_eq!(serde_json::to_value(&last).unwrap()["train_end_of_turn"], "last");
     }
 
     #[test]

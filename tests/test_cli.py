@@ -301,3 +301,16 @@ def test_the_cli_names_bad_usage():
     result = run_cli("check", "missing.jsonl", "--tokenizer", str(DEMO_DIR))
     assert result.returncode == 2 and "missing.jsonl" in result.stderr
 
+
+
+def test_policy_flags_are_the_policy_fields(tmp_path):
+    """Each `sftmask.Policy` field is a flag; `--train-end-of-turn` also takes `last`."""
+    help_text = run_cli("prepare", "--help").stdout
+    for option in sftmask.Policy.option_names():
+        assert "--" + option.replace("_", "-") in help_text
+    out = tmp_path / "last.parquet"
+    assert main(["prepare", "--demo", "-o", str(out), "--train-end-of-turn", "last"]) == 0
+    expected = demo_masker().encode_batch(DEMO_ROWS, on_error="skip", train_end_of_turn="last")
+    assert concat_output(pq.read_table(out)) == concat_output(pa.Table.from_batches([expected]))
+    result = run_cli("prepare", "--demo", "--train-end-of-turn", "first")
+    assert result.returncode == 2 and "takes no value or one of last, got 'first'" in result.stderr

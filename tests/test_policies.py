@@ -88,6 +88,18 @@ def test_constructor_policy_is_the_default_and_calls_override_it():
     assert trained(m, m.encode(CHAT, train_last_turn_only=False)) == ["Hello friend", "No jokes today"]
 
 
+def test_train_end_of_turn_last_trains_only_the_last_turns_end(masker):
+    assert trained(masker, masker.encode(CHAT, train_end_of_turn="last")) == [
+        "Hello friend",
+        "No jokes today<|im_end|>\n",
+    ]
+    rows = [{"messages": CHAT}, {"prompt": "Q:", "completion": " A"}]
+    batch = masker.encode_batch(rows, train_end_of_turn="last")
+    assert batch["labels"][0].as_py() == masker.encode(CHAT, train_end_of_turn="last")["labels"].tolist()
+    plain = masker.encode(prompt="Q:", completion=" A", train_end_of_turn="last")  # one turn: its EOS is trained
+    assert masker.decode(plain["input_ids"][plain["labels"] != -100]).endswith("<|im_end|>")
+
+
 def test_bad_policy_options_are_errors(masker):
     with pytest.raises(sftmask.InputError, match="truncation"):
         masker.encode(CHAT, truncation="middle")

@@ -29,7 +29,8 @@ class Policy:
     - `mode`: `"auto"` (the template's `{% generation %}` blocks when it has them and every assistant message is
       trained, otherwise located turns), `"generation"` (generation blocks only) or `"turns"` (located turns only).
     - `roles_to_train`: the roles whose messages are trained.
-    - `train_end_of_turn`: whether the end-of-turn tokens closing a trained turn are trained.
+    - `train_end_of_turn`: whether the end-of-turn tokens closing a trained turn are trained; `"last"` trains
+      only those of the last trained turn (Axolotl's `train_on_eos: last`).
     - `train_last_turn_only`: train only the last message the other rules select.
     - `train_field`: message fields (`true`/`false`, or a weight `1`/`0`) overriding the role rule for that
       message, the first present one deciding; `None` to ignore such fields (default: sftmask's `train`, then
@@ -45,7 +46,9 @@ class Policy:
 
     mode: Literal["auto", "generation", "turns"] = _option("auto", "how trained text is found")
     roles_to_train: tuple[str, ...] = _option(("assistant",), "the roles whose messages are trained")
-    train_end_of_turn: bool = _option(True, "train the end-of-turn tokens of trained turns")
+    train_end_of_turn: bool | Literal["last"] = _option(
+        True, "train the end-of-turn tokens of trained turns ('last': of the last one only)"
+    )
     train_last_turn_only: bool = _option(False, "train only the last message the other rules select")
     train_field: str | tuple[str, ...] | None = _option(
         ("train", "weight"), "message fields overriding the role rule, the first present one deciding"
