@@ -126,6 +126,9 @@ def test_the_python_policy_and_the_cores_agree_on_defaults_and_checks():
             sftmask.Policy(**options)
     with pytest.raises(sftmask.InputError, match="^option colour: unknown field"):
         sftmask.policy.resolve({"colour": "blue"})
+    policy = sftmask.Policy(max_length=64, train_end_of_turn=False)
+    masker = sftmask.Masker.from_pretrained(DEMO_DIR, chat_template=CHATML, policy=policy, max_length=32)
+    assert masker.policy == sftmask.Policy(max_length=32, train_end_of_turn=False)
 
 
 def test_a_conversation_with_nothing_to_train_is_an_error(masker):

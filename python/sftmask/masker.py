@@ -124,15 +124,16 @@ class Masker:
         chat_template: str | os.PathLike | None = None,
         revision: str | None = None,
         dtype: str = "int32",
-        **policy: Any,
+        policy: Policy | None = None,
+        **options: Any,
     ) -> Masker:
         """Loads `tokenizer.json`, `tokenizer_config.json` and `chat_template.jinja` from a local directory, or from
         the Hugging Face Hub when `name_or_path` is a repository id (needs `pip install 'sftmask[hub]'`).
 
         `chat_template` replaces the tokenizer's own template: the template text, or a path to a `.jinja` file.
-        The other keyword arguments are the options of the masker's `Policy`.
+        The masker's policy is `policy` (default `Policy()`) with the other keyword arguments, its options, over it.
         """
-        policy = Policy(**policy)
+        policy = (policy or Policy()).replace(**options)
         directory = str(_resolve_directory(name_or_path, revision))
         source = ("dir", directory, _read_chat_template(chat_template), policy.as_native())
         return cls(_build(source), source, name_or_path=str(name_or_path), dtype=dtype, policy=policy)
@@ -145,13 +146,14 @@ class Masker:
         *,
         chat_template: str | os.PathLike | None = None,
         dtype: str = "int32",
-        **policy: Any,
+        policy: Policy | None = None,
+        **options: Any,
     ) -> Masker:
-        """Builds a masker from the contents of the tokenizer files instead of a directory. Keyword arguments
-        beyond these are the options of the masker's `Policy`."""
+        """Builds a masker from the contents of the tokenizer files instead of a directory; `policy` and the other
+        keyword arguments as in `from_pretrained`."""
         import json
 
-        policy = Policy(**policy)
+        policy = (policy or Policy()).replace(**options)
         if isinstance(tokenizer_config, Mapping):
             tokenizer_config = json.dumps(tokenizer_config)
         source = ("strings", tokenizer_json, tokenizer_config, _read_chat_template(chat_template), policy.as_native())
