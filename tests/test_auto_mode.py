@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPORT, shared_path, trained_texts
-
 import sftmask
+from conftest import REPORT, shared_path, trained_texts
 
 OWN_VS_TAGGED = {"qwen3": "qwen3_training.jinja", "llama3_1": "llama3_training.jinja"}
 _cache: dict = {}

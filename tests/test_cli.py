@@ -14,8 +14,8 @@ import pytest
 import sftmask
 from conftest import SHARED, shared_path
 from sftmask import DEMO_DIR
-from sftmask.doctor import check
 from sftmask.cli import main
+from sftmask.doctor import check
 
 DEMO_ROWS = [json.loads(line) for line in (DEMO_DIR / "conversations.jsonl").open(encoding="utf-8")]
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPORT, shared_path
-
 import sftmask
+from conftest import REPORT, shared_path
 
 transformers = pytest.importorskip("transformers")
 

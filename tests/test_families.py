@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from conftest import REPORT, SHARED, ROOT
+from conftest import REPORT, ROOT, SHARED
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import family_sweep as fs  # noqa: E402
@@ -61,7 +61,7 @@ def _skip_without_inputs():
             pytest.skip(f"{SHARED / part} is not available (the shared data lives beside the checkout)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rows():
     return fs.pick_diverse(fs.load_corpus(SHARED / "data" / "chat"), SAMPLE_ROWS)
 

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+
 import sftmask
 from conftest import load_corpus, shared_path, trained_texts
 from sftmask.show import (
@@ -168,7 +169,7 @@ def test_show_plain_headers(demo):
     assert text.startswith("legend:")
     headers = re.findall(r"^row (\d+): (\d+) tokens, (\d+) trained \((\d+\.\d)%\)$", text, re.MULTILINE)
     assert [int(h[0]) for h in headers] == [0, 1, 2]
-    for (n, tokens, trained, share), row in zip(headers, rows):
+    for (_, tokens, trained, share), row in zip(headers, rows):
         encoded = masker.encode(row)
         assert int(tokens) == len(encoded["input_ids"])
         assert int(trained) == int(np.count_nonzero(encoded["labels"] != sftmask.IGNORE_INDEX))

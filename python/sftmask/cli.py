@@ -76,7 +76,8 @@ def _show(args: argparse.Namespace) -> int:
         print(f"wrote {args.html}", file=sys.stderr)
     wanted = len(indices) if not isinstance(indices, range) or indices.stop != sys.maxsize else None
     if wanted is not None and shown < wanted:
-        print(f"sftmask: showed {shown} of the {wanted} rows asked for: {args.inputs[0]} has fewer rows", file=sys.stderr)
+        print(f"sftmask: showed {shown} of the {wanted} rows asked for: {args.inputs[0]} has fewer rows",
+              file=sys.stderr)
         return 0 if shown else 1
     return 0
 
@@ -169,10 +170,12 @@ def _add_masker_options(parser: argparse.ArgumentParser) -> None:
                       help="keep null fields of Arrow structs as None (default: dropped as absent)")
     rows.add_argument("--split", help="the split of a saved DatasetDict or hub dataset (splits are never merged)")
     rows.add_argument("--template-var", type=_template_var, action="append", default=[], metavar="KEY=VALUE",
-                      help="a template variable (repeatable; VALUE read as JSON when it is, e.g. enable_thinking=false)")
+                      help="a template variable (repeatable; VALUE read as JSON when it is, "
+                           "e.g. enable_thinking=false)")
     policy = parser.add_argument_group("training policy (default: the masker's)")
     policy.add_argument("--mode", choices=["auto", "generation", "turns"], help="how trained text is found")
-    policy.add_argument("--roles-to-train", type=_names, metavar="ROLES", help="comma-separated roles (default: assistant)")
+    policy.add_argument("--roles-to-train", type=_names, metavar="ROLES",
+                        help="comma-separated roles (default: assistant)")
     policy.add_argument("--train-end-of-turn", action=argparse.BooleanOptionalAction, default=None,
                         help="train the end-of-turn tokens of trained turns (default: yes)")
     policy.add_argument("--train-last-turn-only", action="store_true", default=None,
@@ -192,13 +195,16 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     prepare = commands.add_parser("prepare", help="encode datasets into a Parquet file of input_ids and labels")
-    prepare.add_argument("inputs", nargs="*", metavar="INPUT", help="JSONL, JSON, Parquet files or saved datasets directories")
+    prepare.add_argument("inputs", nargs="*", metavar="INPUT",
+                         help="JSONL, JSON, Parquet files or saved datasets directories")
     prepare.add_argument("-o", "--output", help="the Parquet file to write")
     _add_masker_options(prepare)
-    prepare.add_argument("--pack", type=_positive, metavar="N", help="pack rows into sequences of N tokens (best-fit decreasing)")
+    prepare.add_argument("--pack", type=_positive, metavar="N",
+                         help="pack rows into sequences of N tokens (best-fit decreasing)")
     prepare.add_argument("--overflow", choices=["truncate", "split", "drop"], default="truncate",
                          help="with --pack, a sequence longer than N is cut, split or dropped (default: truncate)")
-    prepare.add_argument("--on-error", choices=["skip", "raise"], default="skip", help="what a bad row does (default: skip, counted)")
+    prepare.add_argument("--on-error", choices=["skip", "raise"], default="skip",
+                         help="what a bad row does (default: skip, counted)")
     prepare.add_argument("--max-error-rate", type=_rate, default=MAX_ERROR_RATE, metavar="SHARE",
                          help=f"exit with 1 when more than this share of rows fail (default: {MAX_ERROR_RATE})")
     prepare.add_argument("--chunk-rows", type=_positive, default=8192, help="rows per chunk and Parquet row group")
@@ -208,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("inputs", nargs="*", metavar="INPUT")
     _add_masker_options(show)
     show.add_argument("--rows", default="3",
-                      help="rows to show: N (the first N), A:B (rows A to B-1), or a comma list of row numbers (default 3)")
+                      help="rows to show: N (the first N), A:B (rows A to B-1), or a comma list of row numbers "
+                           "(default 3)")
     show.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
     show.set_defaults(run=_show)
 

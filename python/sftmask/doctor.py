@@ -22,8 +22,8 @@ import pyarrow as pa
 
 from sftmask import _native
 from sftmask.masker import READ_OPTIONS, Masker, native_rows, read_options
-from sftmask.report import BatchReport
 from sftmask.progress import Progress
+from sftmask.report import BatchReport
 from sftmask.sources import Chunk, JsonLines, input_size, read_chunks
 
 IGNORE_INDEX = -100
@@ -303,7 +303,9 @@ def _check_turns(masker, encode, messages, ids, labels, policy, special_ids, rep
     trained_turns = encode(**{**turns, "train_field": policy["train_field"]}, roles_to_train=sorted(trained_roles),
                            train_end_of_turn=True)
     trained_turns = _rows(trained_turns, "labels")
-    read_turns = _rows(encode(**turns, roles_to_train=read_roles, train_end_of_turn=False), "labels") if read_roles else None
+    read_turns = None
+    if read_roles:
+        read_turns = _rows(encode(**turns, roles_to_train=read_roles, train_end_of_turn=False), "labels")
     leakage, eot, unchecked = (report.finding(c) for c in ("role_leakage", "end_of_turn_untrained", "not_checked"))
     for i, (row_ids, row_labels) in enumerate(zip(ids, labels)):
         if row_ids is None or messages[i] is None:  # prompt-completion rows: the prompt's turns are not located

@@ -131,7 +131,8 @@ def _encode_chunk(
         if on_error == "raise":
             _raise_row_error(failed)
         summary.add_error(failed)
-        all_errors.append({"row": summary.rows_in - report.rows_in + error.row, "type": error.type, "message": f"{failed.source}: row {failed.row}: {error.message}"})
+        all_errors.append({"row": summary.rows_in - report.rows_in + error.row, "type": error.type,
+                           "message": f"{failed.source}: row {failed.row}: {error.message}"})
     return batch.replace_schema_metadata(None)
 
 
@@ -226,7 +227,9 @@ def _file_reports(summary: PrepareSummary, errors: list[dict], pack_length, pack
     return reports
 
 
-def _pack(batch: pa.RecordBatch, pack_length: int, overflow: str, summary: PrepareSummary, totals: dict[str, int]) -> pa.RecordBatch:
+def _pack(
+    batch: pa.RecordBatch, pack_length: int, overflow: str, summary: PrepareSummary, totals: dict[str, int]
+) -> pa.RecordBatch:
     packed = pack(batch, pack_length, overflow=overflow)
     report = PackReport.of(packed)
     summary.packs = (summary.packs or 0) + report.packs
