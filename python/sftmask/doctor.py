@@ -21,12 +21,12 @@ import numpy as np
 import pyarrow as pa
 
 from sftmask import _native
+from sftmask.constants import IGNORE_INDEX
 from sftmask.masker import READ_OPTIONS, Masker, native_rows, read_options
 from sftmask.progress import Progress
 from sftmask.report import BatchReport
 from sftmask.sources import Chunk, JsonLines, input_size, read_chunks
 
-IGNORE_INDEX = -100
 #: How many example rows a finding keeps.
 EXAMPLES = 5
 #: Upper edges of the token-length histogram's buckets.

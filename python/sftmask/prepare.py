@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 import sftmask
 from sftmask import _native
+from sftmask.constants import IGNORE_INDEX
 from sftmask.masker import READ_OPTIONS, Masker, read_options
 from sftmask.packing import PACK_REPORT_KEY, PackReport, pack
 from sftmask.progress import Progress
@@ -239,7 +240,7 @@ def _pack(
     summary.rows_out += report.sequences
     summary.tokens += report.tokens
     labels = pc.list_flatten(packed.column("labels"))
-    summary.trained_tokens += int(pc.sum(pc.not_equal(labels, -100)).as_py() or 0)
+    summary.trained_tokens += int(pc.sum(pc.not_equal(labels, IGNORE_INDEX)).as_py() or 0)
     for name in ("packs", "sequences", "tokens", "truncated", "split", "dropped", "tokens_dropped", "null_rows"):
         totals[name] = totals.get(name, 0) + getattr(report, name)
     return packed.replace_schema_metadata(None)

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import sftmask
+from sftmask.constants import IGNORE_INDEX
 
-IGNORE_INDEX = -100  # sftmask.IGNORE_INDEX, repeated so that sftmask/__init__ may import this module
 _REPLACEMENT = "\ufffd"
 # A UTF-8 character has at most 4 bytes and every token at least 1, so 3 more tokens always complete a split one.
 _LOOKAHEAD = 3

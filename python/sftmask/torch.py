@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sftmask import IGNORE_INDEX
+from sftmask.constants import IGNORE_INDEX
 
 
 def _as_array(value: Any) -> np.ndarray:
