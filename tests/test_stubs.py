@@ -89,3 +89,11 @@ def test_a_function_has_the_parameters_of_its_stub(name):
     native = getattr(_native, name)
     assert native.__text_signature__ is not None, name
     assert _stub_parameters(RUNTIME_STUB_NODES[name], method=False) == _native_parameters(native, method=False)
+
+
+def test_the_literal_types_name_the_values_the_core_takes():
+    from typing import get_args
+
+    from sftmask.constants import Format
+
+    assert get_args(Format) == tuple(_native.FORMATS)

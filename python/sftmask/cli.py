@@ -7,9 +7,10 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import sftmask
+from sftmask.constants import Overflow, PrepareOnError
 from sftmask.masker import FORMATS
 from sftmask.prepare import MAX_ERROR_RATE
 
@@ -201,9 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     _add_masker_options(prepare)
     prepare.add_argument("--pack", type=_positive, metavar="N",
                          help="pack rows into sequences of N tokens (best-fit decreasing)")
-    prepare.add_argument("--overflow", choices=["truncate", "split", "drop"], default="truncate",
+    prepare.add_argument("--overflow", choices=get_args(Overflow), default="truncate",
                          help="with --pack, a sequence longer than N is cut, split or dropped (default: truncate)")
-    prepare.add_argument("--on-error", choices=["skip", "raise"], default="skip",
+    prepare.add_argument("--on-error", choices=get_args(PrepareOnError), default="skip",
                          help="what a bad row does (default: skip, counted)")
     prepare.add_argument("--max-error-rate", type=_rate, default=MAX_ERROR_RATE, metavar="SHARE",
                          help=f"exit with 1 when more than this share of rows fail (default: {MAX_ERROR_RATE})")

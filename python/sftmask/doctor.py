@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -32,7 +32,9 @@ EXAMPLES = 5
 #: Upper edges of the token-length histogram's buckets.
 LENGTH_BUCKETS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
-PROBLEM, NOTE = "problem", "note"
+Severity = Literal["problem", "note"]
+PROBLEM: Severity = "problem"
+NOTE: Severity = "note"
 
 
 @dataclass
@@ -40,7 +42,7 @@ class Finding:
     code: str
     """`no_trained_tokens`, `encode_errors`, `role_leakage`, `end_of_turn_untrained`, `special_tokens_in_content`,
     `truncation_cuts_trained_tokens`, `no_generation_tags`, `not_checked`, `no_rows`."""
-    severity: str
+    severity: Severity
     """`"problem"` (fails the check) or `"note"`."""
     description: str
     count: int = 0

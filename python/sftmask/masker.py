@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from sftmask import _native
 from sftmask._native import ConfigError
+from sftmask.constants import Dtype, Format, OnError
 from sftmask.sources import JsonLines
 
 # Files a tokenizer directory needs; the hub download fetches only these.
@@ -89,7 +90,7 @@ READ_OPTIONS = ("format", "role_map", "keep_nulls", "messages_column", "tools_co
 
 def read_options(
     *,
-    format: str | None = None,
+    format: Format | None = None,
     role_map: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
     keep_nulls: bool = False,
     messages_column: str = "messages",
@@ -143,7 +144,7 @@ class Masker:
         source: tuple,
         *,
         name_or_path: str | None = None,
-        dtype: str = "int32",
+        dtype: Dtype = "int32",
         **policy: Any,
     ) -> None:
         if dtype not in _DTYPES:
@@ -315,14 +316,14 @@ class Masker:
         self,
         data: Any,
         *,
-        format: str | None = None,
+        format: Format | None = None,
         messages_column: str = "messages",
         tools_column: str = "tools",
         prompt_column: str = "prompt",
         completion_column: str = "completion",
         role_map: Mapping[str, str] | None = None,
         keep_nulls: bool = False,
-        on_error: str = "raise",
+        on_error: OnError = "raise",
         threads: int | None = None,
         **template_kwargs: Any,
     ) -> pa.RecordBatch:
@@ -430,6 +431,6 @@ def _build(source: tuple) -> _native.Masker:
     return _native.Masker.from_dir(*args) if kind == "dir" else _native.Masker.from_strings(*args)
 
 
-def _restore(source: tuple, name_or_path: str | None, dtype: str, policy: dict[str, Any]) -> Masker:
+def _restore(source: tuple, name_or_path: str | None, dtype: Dtype, policy: dict[str, Any]) -> Masker:
     """Rebuilds a pickled masker from what it was built from."""
     return Masker(_build(source), source, name_or_path=name_or_path, dtype=dtype, **policy)

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 import sftmask
 from sftmask import _native
-from sftmask.constants import IGNORE_INDEX
+from sftmask.constants import IGNORE_INDEX, Overflow, PrepareOnError
 from sftmask.masker import READ_OPTIONS, Masker, read_options
 from sftmask.packing import PACK_REPORT_KEY, PackReport, pack
 from sftmask.progress import Progress
@@ -116,7 +116,7 @@ def _raise_row_error(error: FailedRow) -> None:
 
 
 def _encode_chunk(
-    masker: Masker, chunk: Chunk, summary: PrepareSummary, all_errors: list[dict], on_error: str, **options
+    masker: Masker, chunk: Chunk, summary: PrepareSummary, all_errors: list[dict], on_error: PrepareOnError, **options
 ) -> pa.RecordBatch:
     """Encodes one chunk, counting (or raising, under `on_error="raise"`) the rows that fail, by their number in
     the source."""
@@ -143,8 +143,8 @@ def prepare(
     output: str | Path,
     *,
     pack_length: int | None = None,
-    overflow: str = "truncate",
-    on_error: str = "skip",
+    overflow: Overflow = "truncate",
+    on_error: PrepareOnError = "skip",
     chunk_rows: int = 8192,
     threads: int | None = None,
     progress: bool | None = None,
@@ -229,7 +229,7 @@ def _file_reports(summary: PrepareSummary, errors: list[dict], pack_length, pack
 
 
 def _pack(
-    batch: pa.RecordBatch, pack_length: int, overflow: str, summary: PrepareSummary, totals: dict[str, int]
+    batch: pa.RecordBatch, pack_length: int, overflow: Overflow, summary: PrepareSummary, totals: dict[str, int]
 ) -> pa.RecordBatch:
     packed = pack(batch, pack_length, overflow=overflow)
     report = PackReport.of(packed)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sftmask.constants import IGNORE_INDEX
+from sftmask.constants import IGNORE_INDEX, PaddingSide
 
 
 def _as_array(value: Any) -> np.ndarray:
@@ -28,7 +28,7 @@ class PaddedCollator:
     `"left"`. Padding gets `pad_token_id` in `input_ids`, 0 in `attention_mask` and -100 in `labels`.
     """
 
-    def __init__(self, pad_token_id: int, *, pad_to_multiple_of: int | None = None, padding_side: str = "right",
+    def __init__(self, pad_token_id: int, *, pad_to_multiple_of: int | None = None, padding_side: PaddingSide = "right",
                  pin_memory: bool = False) -> None:
         if padding_side not in ("right", "left"):
             raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
