@@ -166,6 +166,7 @@ def test_datasets_map_with_arrow_batches_and_num_proc(masker, rows):
     assert [(r["input_ids"], r["labels"]) for r in encoded] == expected_rows(masker, rows)
 
 
+@pytest.mark.slow
 def test_batch_equals_row_by_row_on_the_shared_corpus():
     tokenizer = shared_path("tokenizers", "qwen3")
     template = shared_path("templates", "qwen3_training.jinja")

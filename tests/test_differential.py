@@ -14,6 +14,9 @@ from conftest import REPORT, shared_path
 
 transformers = pytest.importorskip("transformers")
 
+# Sweeps the whole corpus: `pytest -m "not slow"` leaves this module out of a quick run.
+pytestmark = pytest.mark.slow
+
 TOKENIZERS = ["qwen3", "llama3_1"]
 TRAINING_TEMPLATES = {
     # template file -> tokenizer whose vocabulary it belongs to

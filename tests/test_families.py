@@ -27,6 +27,9 @@ import family_sweep as fs  # noqa: E402
 pytest.importorskip("transformers")
 sftmask = pytest.importorskip("sftmask")
 
+# Sweeps TRL's template collection (a minute and more): `pytest -m "not slow"` leaves this module out of a quick run.
+pytestmark = pytest.mark.slow
+
 SAMPLE_ROWS = 40
 
 # Known failures, each with its reason; shrink these as sftmask is fixed (strict=False: a fixed one just XPASSes).

@@ -110,6 +110,7 @@ def test_padding_free_collator_ignores_each_first_label(completions):
     assert (packed["labels"][0][packed["position_ids"][0] == 0] == -100).all()
 
 
+@pytest.mark.slow
 def test_bfd_efficiency_on_the_shared_corpus():
     tokenizer = shared_path("tokenizers", "qwen3")
     from conftest import load_corpus

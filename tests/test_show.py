@@ -71,6 +71,7 @@ def test_demo_pieces(demo):
         assert sum(p.special for p in pieces) == 2 * len(row["messages"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tokenizer", ["qwen3", "llama3_1"])
 def test_chinese_pieces_cover_the_text(tokenizer):
     masker = sftmask.Masker.from_pretrained(shared_path("tokenizers", tokenizer))
@@ -85,6 +86,7 @@ def test_chinese_pieces_cover_the_text(tokenizer):
     assert merged > 0  # the corpus does split characters into byte tokens, so the merging was exercised
 
 
+@pytest.mark.slow
 def test_qwen3_whole_corpus_covers_the_text(qwen3):
     for _, _, row in load_corpus()[::7]:
         try:
