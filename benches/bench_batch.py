@@ -43,8 +43,8 @@ def tokenizer_setup(name: str) -> tuple[Path, str | None, object]:
     from tokenizers import Tokenizer
 
     sys.path.insert(0, str(TESTS))
-    from test_tokenize_corpus import LLAMA2_TEMPLATE
     from test_tokenize import GEMMA_TEMPLATE, gemma_kind_dir, reference_for
+    from test_tokenize_corpus import LLAMA2_TEMPLATE
 
     templates = {"qwen3": (SHARED / "templates" / "qwen3_training.jinja").read_text(encoding="utf-8"),
                  "llama3_1": (SHARED / "templates" / "llama3_training.jinja").read_text(encoding="utf-8"),
@@ -53,7 +53,10 @@ def tokenizer_setup(name: str) -> tuple[Path, str | None, object]:
         path = gemma_kind_dir(Path(tempfile.mkdtemp()) / "gemma_kind")
     else:
         path = Path(name) if Path(name).is_dir() else SHARED / "tokenizers" / name
-    floor = reference_for(name, path) if name in ("llama2", "gemma_kind") else Tokenizer.from_file(str(path / "tokenizer.json"))
+    if name in ("llama2", "gemma_kind"):
+        floor = reference_for(name, path)
+    else:
+        floor = Tokenizer.from_file(str(path / "tokenizer.json"))
     return path, templates.get(name), floor
 
 
@@ -69,7 +72,8 @@ def as_table(rows: list[dict]) -> pa.Table:
     """Messages and tools as JSON text: the shared corpus mixes types (arguments as text or objects) that no single
     Arrow struct type holds."""
     messages = pa.array([json.dumps(r["messages"], ensure_ascii=False) for r in rows], pa.string())
-    tools = pa.array([json.dumps(r["tools"], ensure_ascii=False) if r.get("tools") else None for r in rows], pa.string())
+    tools = pa.array([json.dumps(r["tools"], ensure_ascii=False) if r.get("tools") else None for r in rows],
+                     pa.string())
     return pa.table({"messages": messages, "tools": tools})
 
 

@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+from bench_batch import TEMPLATE, TOKENIZER, as_table, load_rows
 
 import sftmask
-
-from bench_batch import TEMPLATE, TOKENIZER, as_table, load_rows
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

@@ -10,9 +10,9 @@ import argparse
 import time
 
 import pyarrow.compute as pc
+from bench_batch import TEMPLATE, TOKENIZER, as_table, load_rows
 
 import sftmask
-from bench_batch import TEMPLATE, TOKENIZER, as_table, load_rows
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ Two conversations: plain user/assistant turns, and an agent trajectory (tools, t
 """
 
 import argparse
+import functools
 import pathlib
 import time
 
@@ -19,7 +20,8 @@ SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "tokenizers"
 def chat(turns):
     messages = []
     for i in range(turns):
-        messages += [{"role": "user", "content": f"Question {i} about things?"}, {"role": "assistant", "content": f"Answer {i} is here."}]
+        messages += [{"role": "user", "content": f"Question {i} about things?"},
+                     {"role": "assistant", "content": f"Answer {i} is here."}]
     return messages
 
 
@@ -59,14 +61,17 @@ def main():
     templates = pathlib.Path(trl.__file__).parent / "chat_templates"
     plain = chat(args.turns)
     trajectory, tools = agent(args.turns)
-    print(f"| template | conversation | auto (own template) | generation (tagged) | ratio |\n|---|---|---|---|---|")
+    print("| template | conversation | auto (own template) | generation (tagged) | ratio |\n|---|---|---|---|---|")
     for tokenizer, tagged in [("qwen3", "qwen3_training.jinja"), ("llama3_1", "llama3_training.jinja")]:
         own = sftmask.Masker.from_pretrained(SHARED / tokenizer)
         tags = sftmask.Masker.from_pretrained(SHARED / tokenizer, chat_template=str(templates / tagged))
-        for name, messages, kwargs in [(f"{args.turns} turns", plain, {}), (f"agent, {len(trajectory)} messages", trajectory, {"tools": tools})]:
-            auto = best_time(lambda: own.encode(messages, **kwargs), args.repeat)
-            generation = best_time(lambda: tags.encode(messages, mode="generation", **kwargs), args.repeat)
-            print(f"| {tokenizer} | {name} | {auto * 1e3:.1f} ms | {generation * 1e3:.1f} ms | {auto / generation:.2f}x |")
+        cases = [(f"{args.turns} turns", plain, {}),
+                 (f"agent, {len(trajectory)} messages", trajectory, {"tools": tools})]
+        for name, messages, kwargs in cases:
+            auto = best_time(functools.partial(own.encode, messages, **kwargs), args.repeat)
+            generation = best_time(functools.partial(tags.encode, messages, mode="generation", **kwargs), args.repeat)
+            ratio = auto / generation
+            print(f"| {tokenizer} | {name} | {auto * 1e3:.1f} ms | {generation * 1e3:.1f} ms | {ratio:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ import json
 
 import pyarrow as pa
 import pytest
+from bench_batch import SHARED, TEMPLATE, TOKENIZER
 
 import sftmask
-from bench_batch import SHARED, TEMPLATE, TOKENIZER
 
 transformers = pytest.importorskip("transformers")
 if not TOKENIZER.exists():

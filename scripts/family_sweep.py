@@ -340,7 +340,8 @@ def _after_loop_text(refs: _Refs, template: str, row: dict, k: int) -> str | Non
     parts from one that goes on with another message."""
     messages = row["messages"]
     with_prompt = refs.render(template, -1, row, messages[:k], add_generation_prompt=True)
-    going_on = refs.render(template, -1, row, messages[:k] + [{"role": "user", "content": "\x00"}], add_generation_prompt=False)
+    user_next = messages[:k] + [{"role": "user", "content": "\x00"}]
+    going_on = refs.render(template, -1, row, user_next, add_generation_prompt=False)
     if isinstance(with_prompt, Exception) or isinstance(going_on, Exception):
         return None
     common = 0
@@ -694,6 +695,25 @@ def auto_ok(res: dict) -> bool:
     return a is None or (a["differ"] == 0 and a["sftmask_error"] == 0)
 
 
+def _render_cell(render: dict, t, n: int) -> str:
+    """One "render" cell of the sweep table: how the rendering of template `t` compared on `n` rows."""
+    r = render.get(t) if t else None
+    if r is None:
+        return "-"
+    ok = r["identical"] + r["both_raise"]
+    extra = f" ({r['both_raise']} both raise)" if r["both_raise"] else ""
+    failed = [
+        f"{r[key]} {what}"
+        for key, what in (
+            ("differ", "differ"),
+            ("only_sftmask_raises", "only sftmask raises"),
+            ("only_transformers_raises", "only transformers raises"),
+        )
+        if r[key]
+    ]
+    return f"{_frac(ok, n)}{extra}" + (f" ✗ {', '.join(failed)}" if failed else "")
+
+
 def markdown(results: list[dict], sample_note: str = "") -> str:
     lines = []
     if sample_note:
@@ -707,25 +727,8 @@ def markdown(results: list[dict], sample_note: str = "") -> str:
     for res in results:
         n = res["rows"]
 
-        def render_cell(t):
-            r = res["render"].get(t) if t else None
-            if r is None:
-                return "-"
-            ok = r["identical"] + r["both_raise"]
-            extra = f" ({r['both_raise']} both raise)" if r["both_raise"] else ""
-            failed = [
-                f"{r[key]} {what}"
-                for key, what in (
-                    ("differ", "differ"),
-                    ("only_sftmask_raises", "only sftmask raises"),
-                    ("only_transformers_raises", "only transformers raises"),
-                )
-                if r[key]
-            ]
-            return f"{_frac(ok, n)}{extra}" + (f" ✗ {', '.join(failed)}" if failed else "")
-
         tagged = []
-        for t, r in res["tagged"].items():
+        for r in res["tagged"].values():
             applicable = n - r["not_applicable"]
             failed = [f"{r[k]} {k.replace('_', ' ')}" for k in ("differ", "sftmask_error") if r[k]]
             tagged.append(f"{_frac(r['identical'], applicable)}" + (f" ✗ {', '.join(failed)}" if failed else ""))
@@ -750,7 +753,8 @@ def markdown(results: list[dict], sample_note: str = "") -> str:
             tot["exact"] += a["exact"]
             tot["rule"] += a["rule"]
         lines.append(
-            f"| {res['family']} | {n} | {render_cell(res['original'])} | {render_cell(res['variant'])} | "
+            f"| {res['family']} | {n} | {_render_cell(res['render'], res['original'], n)} | "
+            f"{_render_cell(res['render'], res['variant'], n)} | "
             f"{' '.join(tagged) or '-'} | " + " | ".join(auto_cells) + " |"
         )
     lines.append("")

@@ -43,7 +43,10 @@ ANSWERS = [
     "Fun fact: people have studied {t} for centuries, and there is still more to learn.",
 ]
 SYSTEM_PROMPTS = ["You are a helpful assistant.", "You are a concise tutor. Answer briefly."]
-CHINESE = [("用一句话解释潮汐。", "潮汐是月球和太阳的引力使海水周期性涨落的现象。"), ("你好！", "你好！有什么可以帮你的吗？")]
+CHINESE = [
+    ("用一句话解释潮汐。", "潮汐是月球和太阳的引力使海水周期性涨落的现象。"),
+    ("你好！", "你好！有什么可以帮你的吗？"),
+]
 
 
 def make_conversations(count: int = 48, seed: int = 0) -> list[dict]:
@@ -101,11 +104,13 @@ def main(output: Path) -> None:
         "model_max_length": 4096,
         "chat_template": CHATML_TEMPLATE,
     }
-    (output / "tokenizer_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    config_text = json.dumps(config, indent=2, ensure_ascii=False) + "\n"
+    (output / "tokenizer_config.json").write_text(config_text, encoding="utf-8")
     with (output / "conversations.jsonl").open("w", encoding="utf-8") as f:
         for conversation in conversations:
             f.write(json.dumps(conversation, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "python" / "sftmask" / "demo")
+    default = Path(__file__).resolve().parent.parent / "python" / "sftmask" / "demo"
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else default)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPORT, shared_path, trained_texts
-
 import sftmask
+from conftest import REPORT, shared_path, trained_texts
 
 OWN_VS_TAGGED = {"qwen3": "qwen3_training.jinja", "llama3_1": "llama3_training.jinja"}
 _cache: dict = {}
@@ -28,6 +27,7 @@ def masker(name: str, template: str | None = None) -> sftmask.Masker:
     return _cache[key]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(OWN_VS_TAGGED))
 def test_auto_mode_on_own_template_equals_generation_tags_where_renders_agree(corpus, name):
     own, tagged = masker(name), masker(name, OWN_VS_TAGGED[name])
@@ -56,6 +56,7 @@ def test_auto_mode_on_own_template_equals_generation_tags_where_renders_agree(co
 TAGGED_TEMPLATES = [("qwen3", "qwen3_training.jinja"), ("llama3_1", "llama3_training.jinja"), ("llama3_1", "phi3_training.jinja")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, template", TAGGED_TEMPLATES)
 def test_located_turns_on_a_tagged_template_equal_its_tags(corpus, name, template):
     # mode="turns" ignores the tags and locates the turns; on templates whose tags follow the rule it must find
@@ -88,6 +89,7 @@ def oracle_spans(text: str, header: str, end: str) -> list[tuple[int, int]]:
     return spans
 
 
+@pytest.mark.slow
 def test_qwen3_own_template_matches_the_oracle_on_the_whole_corpus(corpus):
     from tokenizers import Tokenizer
 
@@ -300,6 +302,7 @@ SPELLED_CONTROL_TOKENS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, template",
     [("qwen3", None), ("qwen3", "qwen3_training.jinja"), ("llama3_1", None), ("llama3_1", "llama3_training.jinja"), ("llama2", LLAMA2_TEMPLATE)],

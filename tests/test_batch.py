@@ -39,7 +39,7 @@ def test_schema_and_per_row_counts(masker, rows):
     assert batch.schema.field("input_ids").type == pa.list_(pa.field("item", pa.int32(), nullable=False))
     assert batch.schema.field("labels").type == batch.schema.field("input_ids").type
     assert batch["num_tokens"].to_pylist() == [len(ids) for ids in batch["input_ids"].to_pylist()]
-    assert batch["num_trained_tokens"].to_pylist() == [sum(l != -100 for l in ls) for ls in batch["labels"].to_pylist()]
+    assert batch["num_trained_tokens"].to_pylist() == [sum(label != -100 for label in ls) for ls in batch["labels"].to_pylist()]
     report = sftmask.BatchReport.of(batch)
     assert (report.rows_in, report.rows_out, report.errors) == (len(rows), len(rows), [])
 
@@ -166,6 +166,7 @@ def test_datasets_map_with_arrow_batches_and_num_proc(masker, rows):
     assert [(r["input_ids"], r["labels"]) for r in encoded] == expected_rows(masker, rows)
 
 
+@pytest.mark.slow
 def test_batch_equals_row_by_row_on_the_shared_corpus():
     tokenizer = shared_path("tokenizers", "qwen3")
     template = shared_path("templates", "qwen3_training.jinja")

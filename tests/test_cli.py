@@ -14,8 +14,8 @@ import pytest
 import sftmask
 from conftest import SHARED, shared_path
 from sftmask import DEMO_DIR
-from sftmask.doctor import check
 from sftmask.cli import main
+from sftmask.doctor import check
 
 DEMO_ROWS = [json.loads(line) for line in (DEMO_DIR / "conversations.jsonl").open(encoding="utf-8")]
 
@@ -272,6 +272,7 @@ def test_check_cli_exit_codes_and_html(tmp_path, capsys):
     assert page.count("<svg") == 2 and "trained tokens inside system/user/tool text" in page
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED, reason="needs ../shared")
 @pytest.mark.parametrize("tokenizer", ["qwen3", "llama3_1"])
 def test_check_finds_nothing_wrong_in_the_shared_corpus(tokenizer):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import pytest
 
+import sftmask
 from conftest import REPORT, shared_path
 
-import sftmask
-
 transformers = pytest.importorskip("transformers")
+
+# Sweeps the whole corpus: `pytest -m "not slow"` leaves this module out of a quick run.
+pytestmark = pytest.mark.slow
 
 TOKENIZERS = ["qwen3", "llama3_1"]
 TRAINING_TEMPLATES = {

@@ -19,13 +19,16 @@ import sys
 
 import pytest
 
-from conftest import REPORT, SHARED, ROOT
+from conftest import REPORT, ROOT, SHARED
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import family_sweep as fs  # noqa: E402
 
 pytest.importorskip("transformers")
 sftmask = pytest.importorskip("sftmask")
+
+# Sweeps TRL's template collection (a minute and more): `pytest -m "not slow"` leaves this module out of a quick run.
+pytestmark = pytest.mark.slow
 
 SAMPLE_ROWS = 40
 
@@ -61,7 +64,7 @@ def _skip_without_inputs():
             pytest.skip(f"{SHARED / part} is not available (the shared data lives beside the checkout)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rows():
     return fs.pick_diverse(fs.load_corpus(SHARED / "data" / "chat"), SAMPLE_ROWS)
 

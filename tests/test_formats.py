@@ -11,9 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import trained_texts as trained
-
 import sftmask
+from conftest import trained_texts as trained
 from sftmask import DEMO_DIR
 
 CHAT = [

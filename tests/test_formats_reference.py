@@ -11,9 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPORT, load_corpus, shared_path
-
 import sftmask
+from conftest import REPORT, load_corpus, shared_path
 from sftmask.cli import main
 
 transformers = pytest.importorskip("transformers")

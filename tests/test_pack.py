@@ -23,7 +23,8 @@ def encoded() -> pa.RecordBatch:
 
 def sequences_of(batch) -> Counter:
     """The multiset of encoded sequences as they are packed: the first label of each is never trained."""
-    return Counter(tuple(zip(i, [-100] + l[1:])) for i, l in zip(batch["input_ids"].to_pylist(), batch["labels"].to_pylist()))
+    rows = zip(batch["input_ids"].to_pylist(), batch["labels"].to_pylist())
+    return Counter(tuple(zip(ids, [-100] + labels[1:])) for ids, labels in rows)
 
 
 def unpack(packed) -> Counter:
@@ -109,6 +110,7 @@ def test_padding_free_collator_ignores_each_first_label(completions):
     assert (packed["labels"][0][packed["position_ids"][0] == 0] == -100).all()
 
 
+@pytest.mark.slow
 def test_bfd_efficiency_on_the_shared_corpus():
     tokenizer = shared_path("tokenizers", "qwen3")
     from conftest import load_corpus

@@ -9,10 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from conftest import trained_texts as trained
-
 import sftmask
 import sftmask.policy
+from conftest import trained_texts as trained
 from sftmask import DEMO_DIR
 
 CHATML = (
@@ -253,14 +252,14 @@ def input_forms(rows, columns=None) -> dict:
 def test_encode_batch_prompt_completion_in_every_input_form(masker):
     expected = expected_pc(masker, CHAT_PC_ROWS)
     assert trained(masker, expected[2]) == ["Hello friend<|im_end|>\n", "No jokes today<|im_end|>\n"]
-    for name, data in input_forms(CHAT_PC_ROWS).items():
+    for data in input_forms(CHAT_PC_ROWS).values():
         assert_batch_equals(masker.encode_batch(data), expected)
         assert_batch_equals(masker(data).combine_chunks().to_batches()[0], expected)  # datasets.map's form
     # Without a prompt column: no prompt messages.
     no_prompt = [{"completion": r["completion"]} for r in CHAT_PC_ROWS]
     expected = expected_pc(masker, no_prompt)
     assert masker.decode(expected[1]["input_ids"]) == "<|im_start|>assistant\nHello friend<|im_end|>\n"
-    for name, data in input_forms(no_prompt).items():
+    for data in input_forms(no_prompt).values():
         assert_batch_equals(masker.encode_batch(data), expected)
 
 
@@ -282,7 +281,7 @@ def test_encode_batch_text_cells_are_plain_text_never_json(masker):
     rows = [{"prompt": "[1, 2]", "completion": ' ["3"]'}, {"prompt": "{}", "completion": " []"}]
     expected = expected_pc(masker, rows)
     assert masker.decode(expected[0]["input_ids"]) == '[1, 2] ["3"]<|im_end|>'
-    for name, data in input_forms(rows).items():
+    for data in input_forms(rows).values():
         assert_batch_equals(masker.encode_batch(data), expected)
 
 
@@ -294,7 +293,7 @@ def test_encode_batch_prompt_completion_column_names_and_tools():
     rows = [{"q": "Hi", "a": [CHAT[2]], "fns": tools}, {"q": "Hi", "a": [CHAT[2]], "fns": None}]
     expected = expected_pc(tooled, [{"prompt": r["q"], "completion": r["a"], "tools": r["fns"]} for r in rows])
     assert tooled.decode(expected[0]["input_ids"]) == "lookup;" + tooled.decode(expected[1]["input_ids"])
-    for name, data in input_forms(rows).items():
+    for data in input_forms(rows).values():
         batch = tooled.encode_batch(data, prompt_column="q", completion_column="a", tools_column="fns")
         assert_batch_equals(batch, expected)
 
@@ -330,7 +329,7 @@ def test_prompt_completion_columns_of_a_wrong_type_or_missing(masker):
         masker.encode_batch([{"completion": "a"}, {"prompt": "b"}])
     # A messages column wins over prompt and completion columns.
     both = [{"messages": CHAT, "prompt": "x", "completion": "y"}]
-    for name, data in input_forms(both).items():
+    for data in input_forms(both).values():
         assert_batch_equals(masker.encode_batch(data), [masker.encode(CHAT)])
 
 def test_prompt_completion_misuse(masker):

@@ -13,6 +13,10 @@ from sftmask import DEMO_DIR
 
 transformers = pytest.importorskip("transformers")
 
+# Hundreds of generated conversations per test, checked against transformers: `pytest -m "not slow"` leaves
+# this module out of a quick run.
+pytestmark = pytest.mark.slow
+
 MASKER = sftmask.Masker.from_pretrained(DEMO_DIR)
 REFERENCE = transformers.AutoTokenizer.from_pretrained(str(DEMO_DIR))
 

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+
 import sftmask
 from conftest import load_corpus, shared_path, trained_texts
 from sftmask.show import (
@@ -70,6 +71,7 @@ def test_demo_pieces(demo):
         assert sum(p.special for p in pieces) == 2 * len(row["messages"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tokenizer", ["qwen3", "llama3_1"])
 def test_chinese_pieces_cover_the_text(tokenizer):
     masker = sftmask.Masker.from_pretrained(shared_path("tokenizers", tokenizer))
@@ -84,6 +86,7 @@ def test_chinese_pieces_cover_the_text(tokenizer):
     assert merged > 0  # the corpus does split characters into byte tokens, so the merging was exercised
 
 
+@pytest.mark.slow
 def test_qwen3_whole_corpus_covers_the_text(qwen3):
     for _, _, row in load_corpus()[::7]:
         try:
@@ -168,7 +171,7 @@ def test_show_plain_headers(demo):
     assert text.startswith("legend:")
     headers = re.findall(r"^row (\d+): (\d+) tokens, (\d+) trained \((\d+\.\d)%\)$", text, re.MULTILINE)
     assert [int(h[0]) for h in headers] == [0, 1, 2]
-    for (n, tokens, trained, share), row in zip(headers, rows):
+    for (_, tokens, trained, share), row in zip(headers, rows):
         encoded = masker.encode(row)
         assert int(tokens) == len(encoded["input_ids"])
         assert int(trained) == int(np.count_nonzero(encoded["labels"] != sftmask.IGNORE_INDEX))

@@ -15,6 +15,9 @@ import sftmask
 from conftest import REPORT, shared_path
 from test_tokenize import GEMMA_TEMPLATE, gemma_kind_dir, reference_for
 
+# Sweeps the whole corpus: `pytest -m "not slow"` leaves this module out of a quick run.
+pytestmark = pytest.mark.slow
+
 # Llama 2's chat format; roles other than the assistant's are written as user turns so that every row renders.
 LLAMA2_TEMPLATE = (
     "{% if messages[0]['role'] == 'system' %}{% set system = messages[0]['content'] %}{% set messages = messages[1:] %}"

@@ -3,13 +3,12 @@
 from pathlib import Path
 
 from sftmask._native import ConfigError, InputError, SftmaskError, TemplateError, TokenizerError, UntrainableError
+from sftmask.constants import IGNORE_INDEX
 from sftmask.doctor import CheckReport, Finding, check
 from sftmask.masker import Masker
 from sftmask.packing import PackReport, pack
 from sftmask.policy import Policy
 from sftmask.report import BatchReport, RowError
-
-IGNORE_INDEX = -100
 
 #: A small ChatML tokenizer and sample conversations shipped with the package (made by scripts/make_demo.py).
 DEMO_DIR = Path(__file__).resolve().parent / "demo"

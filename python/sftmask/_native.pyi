@@ -94,6 +94,6 @@ def pack_tokens(
     labels: np.ndarray,
     offsets: np.ndarray,
     max_length: int,
-    strategy: str = "bfd",
-    overflow: str = "truncate",
+    strategy: Literal["bfd", "wrapped"] = "bfd",
+    overflow: Literal["truncate", "split", "drop"] = "truncate",
 ) -> pa.RecordBatch: ...

@@ -9,9 +9,10 @@ import sys
 import typing
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import sftmask
+from sftmask.constants import Overflow, PrepareOnError
 from sftmask.masker import FORMATS
 from sftmask.policy import Policy
 from sftmask.prepare import MAX_ERROR_RATE
@@ -74,7 +75,8 @@ def _show(args: argparse.Namespace) -> int:
         print(f"wrote {args.html}", file=sys.stderr)
     wanted = len(indices) if not isinstance(indices, range) or indices.stop != sys.maxsize else None
     if wanted is not None and shown < wanted:
-        print(f"sftmask: showed {shown} of the {wanted} rows asked for: {args.inputs[0]} has fewer rows", file=sys.stderr)
+        print(f"sftmask: showed {shown} of the {wanted} rows asked for: {args.inputs[0]} has fewer rows",
+              file=sys.stderr)
         return 0 if shown else 1
     return 0
 
@@ -167,7 +169,8 @@ def _add_masker_options(parser: argparse.ArgumentParser) -> None:
                       help="keep null fields of Arrow structs as None (default: dropped as absent)")
     rows.add_argument("--split", help="the split of a saved DatasetDict or hub dataset (splits are never merged)")
     rows.add_argument("--template-var", type=_template_var, action="append", default=[], metavar="KEY=VALUE",
-                      help="a template variable (repeatable; VALUE read as JSON when it is, e.g. enable_thinking=false)")
+                      help="a template variable (repeatable; VALUE read as JSON when it is, "
+                           "e.g. enable_thinking=false)")
     _add_policy_options(parser.add_argument_group("training policy (default: the masker's)"))
 
 
@@ -201,8 +204,8 @@ class _FlagOrWord(argparse.BooleanOptionalAction):
             self.nargs, self.metavar = "?", "{" + ",".join(self.words) + "}"
 
     def __call__(self, parser, namespace, value=None, option_string=None) -> None:
-        if value is None:
-            return super().__call__(parser, namespace, None, option_string)
+        if value is None or not self.words:  # a plain flag (argparse passes [] for no value)
+            return super().__call__(parser, namespace, value, option_string)
         if option_string.startswith("--no-") or value not in self.words:
             allowed = "no value" if option_string.startswith("--no-") else f"no value or one of {', '.join(self.words)}"
             parser.error(f"{option_string} takes {allowed}, got {value!r} (give input files before the options)")
@@ -215,13 +218,16 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     prepare = commands.add_parser("prepare", help="encode datasets into a Parquet file of input_ids and labels")
-    prepare.add_argument("inputs", nargs="*", metavar="INPUT", help="JSONL, JSON, Parquet files or saved datasets directories")
+    prepare.add_argument("inputs", nargs="*", metavar="INPUT",
+                         help="JSONL, JSON, Parquet files or saved datasets directories")
     prepare.add_argument("-o", "--output", help="the Parquet file to write")
     _add_masker_options(prepare)
-    prepare.add_argument("--pack", type=_positive, metavar="N", help="pack rows into sequences of N tokens (best-fit decreasing)")
-    prepare.add_argument("--overflow", choices=["truncate", "split", "drop"], default="truncate",
+    prepare.add_argument("--pack", type=_positive, metavar="N",
+                         help="pack rows into sequences of N tokens (best-fit decreasing)")
+    prepare.add_argument("--overflow", choices=get_args(Overflow), default="truncate",
                          help="with --pack, a sequence longer than N is cut, split or dropped (default: truncate)")
-    prepare.add_argument("--on-error", choices=["skip", "raise"], default="skip", help="what a bad row does (default: skip, counted)")
+    prepare.add_argument("--on-error", choices=get_args(PrepareOnError), default="skip",
+                         help="what a bad row does (default: skip, counted)")
     prepare.add_argument("--max-error-rate", type=_rate, default=MAX_ERROR_RATE, metavar="SHARE",
                          help=f"exit with 1 when more than this share of rows fail (default: {MAX_ERROR_RATE})")
     prepare.add_argument("--chunk-rows", type=_positive, default=8192, help="rows per chunk and Parquet row group")
@@ -231,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("inputs", nargs="*", metavar="INPUT")
     _add_masker_options(show)
     show.add_argument("--rows", default="3",
-                      help="rows to show: N (the first N), A:B (rows A to B-1), or a comma list of row numbers (default 3)")
+                      help="rows to show: N (the first N), A:B (rows A to B-1), or a comma list of row numbers "
+                           "(default 3)")
     show.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
     show.set_defaults(run=_show)
 

@@ -15,25 +15,27 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 
 from sftmask import _native
+from sftmask.constants import IGNORE_INDEX
 from sftmask.masker import READ_OPTIONS, Masker, native_rows, read_options
 from sftmask.policy import Policy, split_options
-from sftmask.report import BatchReport
 from sftmask.progress import Progress
+from sftmask.report import BatchReport
 from sftmask.sources import Chunk, JsonLines, input_size, read_chunks
 
-IGNORE_INDEX = -100
 #: How many example rows a finding keeps.
 EXAMPLES = 5
 #: Upper edges of the token-length histogram's buckets.
 LENGTH_BUCKETS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
-PROBLEM, NOTE = "problem", "note"
+Severity = Literal["problem", "note"]
+PROBLEM: Severity = "problem"
+NOTE: Severity = "note"
 
 
 @dataclass
@@ -41,7 +43,7 @@ class Finding:
     code: str
     """`no_trained_tokens`, `encode_errors`, `role_leakage`, `end_of_turn_untrained`, `special_tokens_in_content`,
     `truncation_cuts_trained_tokens`, `no_generation_tags`, `not_checked`, `no_rows`."""
-    severity: str
+    severity: Severity
     """`"problem"` (fails the check) or `"note"`."""
     description: str
     count: int = 0
@@ -123,34 +125,6 @@ class CheckReport:
         return report_page(self)
 
 
-def _new_findings(masker: Masker, policy: Policy) -> list[Finding]:
-    findings = [
-        Finding("encode_errors", PROBLEM, "rows that cannot be encoded"),
-        Finding("no_trained_tokens", PROBLEM, "rows with no trained token"),
-        Finding("role_leakage", PROBLEM, "trained tokens inside system/user/tool text"),
-        Finding("end_of_turn_untrained", PROBLEM, "assistant turns whose end-of-turn token is not trained"),
-        Finding(
-            "special_tokens_in_content",
-            NOTE if policy.sanitize_control_tokens else PROBLEM,
-            "special-token text inside message content"
-            + (" (encoded as plain text: sanitize_control_tokens)" if policy.sanitize_control_tokens else ""),
-        ),
-        Finding("truncation_cuts_trained_tokens", PROBLEM, "truncation to max_length cuts trained tokens"),
-        Finding("not_checked", NOTE, "rows whose turns could not be located, not checked for leakage and end-of-turn"),
-    ]
-    if not masker.has_generation_tags:
-        note = Finding(
-            "no_generation_tags",
-            NOTE,
-            "the chat template has no {% generation %} tags: assistant turns are located in the render "
-            f"(mode={policy.mode!r}); transformers' return_assistant_tokens_mask would refuse it",
-            about_rows=False,
-        )
-        note.count = 1
-        findings.append(note)
-    return findings
-
-
 def check(
     masker: Masker,
     data: Any,
@@ -171,10 +145,8 @@ def check(
     """
     read = {k: options.pop(k) for k in READ_OPTIONS if k in options}
     policy = masker.policy.replace(**split_options(dict(options)))
-    report = CheckReport(findings=_new_findings(masker, policy))
-    special = masker.special_tokens
-    special_pattern = re.compile("|".join(map(re.escape, sorted(special, key=len, reverse=True)))) if special else None
-    special_ids = np.array(sorted(special.values()), dtype=np.int64)
+    ctx = _CheckContext(masker, policy, options, read, threads)
+    report = ctx.report
     paths = _paths(data)
     bar = Progress(input_size(paths) if paths else 0, enabled=progress)
     bytes_done = 0
@@ -186,7 +158,7 @@ def check(
                 break
             if limit is not None and len(chunk.row_numbers) > limit - report.rows:
                 chunk = _head(chunk, limit - report.rows)
-            tokens = _check_chunk(masker, chunk, report, policy, options, read, special_pattern, special_ids, threads)
+            tokens = ctx.check_chunk(chunk)
             bytes_done = chunk.bytes_done
             bar.update(len(chunk.row_numbers), tokens, bytes_done)
     finally:
@@ -256,98 +228,164 @@ def _rows(batch: pa.RecordBatch, name: str) -> list[np.ndarray | None]:
     return [values[offsets[i] : offsets[i + 1]] if valid[i] else None for i in range(len(column))]
 
 
-def _check_chunk(masker, chunk, report, policy, options, read, special_pattern, special_ids, threads) -> int:
-    """Checks one chunk into `report`; returns its number of tokens."""
-    def where(i: int) -> str:
-        return f"{chunk.source}: row {chunk.row_numbers[i]}"
+def _where(chunk: Chunk, i: int) -> str:
+    """Where row `i` of a chunk comes from, as findings name it."""
+    return f"{chunk.source}: row {chunk.row_numbers[i]}"
 
-    def encode(**overrides: Any) -> pa.RecordBatch:
+
+@dataclass
+class _CheckContext:
+    """What every chunk of one `check` call is checked with and into: built once by `check`, then fed chunks."""
+
+    masker: Masker
+    policy: Policy
+    """The masker's policy with the call's policy options applied."""
+    options: Mapping[str, Any]
+    """The call's other options of `encode_batch`: policy options and template variables."""
+    read: Mapping[str, Any]
+    """How rows are read (`format`, `role_map`, column names, ...)."""
+    threads: int | None
+    report: CheckReport = field(init=False)
+    special_pattern: re.Pattern[str] | None = field(init=False)
+    """Matches the text of any special token; None for a tokenizer without special tokens."""
+    special_ids: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        special = self.masker.special_tokens
+        by_length = sorted(special, key=len, reverse=True)  # the longest first: `<|im_end|>` before `<|im`
+        self.special_pattern = re.compile("|".join(map(re.escape, by_length))) if special else None
+        self.special_ids = np.array(sorted(special.values()), dtype=np.int64)
+        self.report = CheckReport(findings=self._new_findings())
+
+    def _new_findings(self) -> list[Finding]:
+        sanitized = " (encoded as plain text: sanitize_control_tokens)" if self.policy.sanitize_control_tokens else ""
+        findings = [
+            Finding("encode_errors", PROBLEM, "rows that cannot be encoded"),
+            Finding("no_trained_tokens", PROBLEM, "rows with no trained token"),
+            Finding("role_leakage", PROBLEM, "trained tokens inside system/user/tool text"),
+            Finding("end_of_turn_untrained", PROBLEM, "assistant turns whose end-of-turn token is not trained"),
+            Finding(
+                "special_tokens_in_content",
+                NOTE if self.policy.sanitize_control_tokens else PROBLEM,
+                "special-token text inside message content" + sanitized,
+            ),
+            Finding("truncation_cuts_trained_tokens", PROBLEM, "truncation to max_length cuts trained tokens"),
+            Finding(
+                "not_checked", NOTE, "rows whose turns could not be located, not checked for leakage and end-of-turn"
+            ),
+        ]
+        if not self.masker.has_generation_tags:
+            note = Finding(
+                "no_generation_tags",
+                NOTE,
+                "the chat template has no {% generation %} tags: assistant turns are located in the render "
+                f"(mode={self.policy.mode!r}); transformers' return_assistant_tokens_mask would refuse it",
+                about_rows=False,
+            )
+            note.count = 1
+            findings.append(note)
+        return findings
+
+    def _encode(self, chunk: Chunk, **overrides: Any) -> pa.RecordBatch:
         # Without max_length: truncation is judged on the whole row, and turns are compared token by token.
-        options_now = {**options, **overrides, "max_length": None}
-        return masker.encode_batch(chunk.data, on_error="null", threads=threads, **read, **options_now)
+        options = {**self.options, **overrides, "max_length": None}
+        return self.masker.encode_batch(chunk.data, on_error="null", threads=self.threads, **self.read, **options)
 
-    actual = encode()
-    errors, untrainable = report.finding("encode_errors"), report.finding("no_trained_tokens")
-    for error in BatchReport.of(actual).errors:
-        target = untrainable if error.type == "UntrainableError" else errors
-        target.add(where(error.row), detail=f"{error.type}: {error.message}")
-    report.rows += len(chunk.row_numbers)
+    def check_chunk(self, chunk: Chunk) -> int:
+        """Checks one chunk into the report; returns its number of tokens."""
+        report = self.report
+        actual = self._encode(chunk)
+        errors, untrainable = report.finding("encode_errors"), report.finding("no_trained_tokens")
+        for error in BatchReport.of(actual).errors:
+            target = untrainable if error.type == "UntrainableError" else errors
+            target.add(_where(chunk, error.row), detail=f"{error.type}: {error.message}")
+        report.rows += len(chunk.row_numbers)
 
-    ids, labels = _rows(actual, "input_ids"), _rows(actual, "labels")
-    _count_lengths(report, chunk.source, ids, labels)
-    messages = _messages_of(chunk.data, read)
-    _check_special_tokens(messages, special_pattern, report.finding("special_tokens_in_content"), where)
-    _check_truncation(labels, policy, report.finding("truncation_cuts_trained_tokens"), where)
-    if any(m is not None for m in messages):
-        _check_turns(masker, encode, messages, ids, labels, policy, special_ids, report, where)
-    return sum(len(row) for row in ids if row is not None)
+        ids, labels = _rows(actual, "input_ids"), _rows(actual, "labels")
+        self._count_lengths(chunk.source, ids, labels)
+        messages = _messages_of(chunk.data, self.read)
+        self._check_special_tokens(chunk, messages)
+        self._check_truncation(chunk, labels)
+        if any(m is not None for m in messages):
+            self._check_turns(chunk, messages, ids, labels)
+        return sum(len(row) for row in ids if row is not None)
 
+    def _count_lengths(self, source: str, ids, labels) -> None:
+        stats = self.report.sources.setdefault(source, SourceStats())
+        for row_ids, row_labels in zip(ids, labels):
+            if row_ids is not None:
+                stats.rows += 1
+                stats.tokens += len(row_ids)
+                stats.trained_tokens += int(np.count_nonzero(row_labels != IGNORE_INDEX))
+                self.report.lengths[next((b for b in LENGTH_BUCKETS if len(row_ids) <= b), None)] += 1
 
-def _count_lengths(report: CheckReport, source: str, ids, labels) -> None:
-    stats = report.sources.setdefault(source, SourceStats())
-    for row_ids, row_labels in zip(ids, labels):
-        if row_ids is not None:
-            stats.rows += 1
-            stats.tokens += len(row_ids)
-            stats.trained_tokens += int(np.count_nonzero(row_labels != IGNORE_INDEX))
-            report.lengths[next((b for b in LENGTH_BUCKETS if len(row_ids) <= b), None)] += 1
+    def _check_turns(self, chunk: Chunk, messages, ids, labels) -> None:
+        """Role leakage and untrained end-of-turn tokens, against the turns of every message located in the
+        render."""
+        trained_roles = set(self.policy.roles_to_train)
+        roles = {m.get("role") for conversation in messages if conversation for m in conversation
+                 if isinstance(m, Mapping)}
+        read_roles = sorted(roles - trained_roles - {None})
+        turns = dict(mode="turns", train_last_turn_only=False, train_field=None)
+        # The turns the policy trains (a message's `train` / `weight` field included): their ends must be trained.
+        trained_turns = self._encode(chunk, **{**turns, "train_field": self.policy.train_field},
+                                     roles_to_train=sorted(trained_roles), train_end_of_turn=True)
+        trained_turns = _rows(trained_turns, "labels")
+        read_turns = None
+        if read_roles:
+            read_turns = _rows(self._encode(chunk, **turns, roles_to_train=read_roles, train_end_of_turn=False),
+                               "labels")
+        report = self.report
+        leakage, eot, unchecked = (report.finding(c) for c in ("role_leakage", "end_of_turn_untrained", "not_checked"))
+        for i, (row_ids, row_labels) in enumerate(zip(ids, labels)):
+            if row_ids is None or messages[i] is None:  # prompt-completion rows: the prompt's turns are not located
+                continue
+            trained = row_labels != IGNORE_INDEX
+            assistant = trained_turns[i]
+            if assistant is None or len(assistant) != len(row_ids):
+                unchecked.add(_where(chunk, i))
+                continue
+            untrained_ends = (assistant != IGNORE_INDEX) & np.isin(row_ids, self.special_ids) & ~trained
+            if untrained_ends.any():
+                token = self.masker.decode(row_ids[untrained_ends][:1])
+                eot.add(_where(chunk, i), int(untrained_ends.sum()), f"{token!r} not trained")
+            reading = read_turns[i] if read_turns is not None else None
+            if reading is not None and len(reading) == len(row_ids):
+                leaked = trained & (reading != IGNORE_INDEX)
+                if leaked.any():
+                    text = self.masker.decode(row_ids[leaked][:12])
+                    leakage.add(_where(chunk, i), int(leaked.sum()), f"trained: {text!r}")
 
+    def _check_special_tokens(self, chunk: Chunk, messages) -> None:
+        if self.special_pattern is None:
+            return
+        finding = self.report.finding("special_tokens_in_content")
+        for i, conversation in enumerate(messages):
+            found = next(
+                (m.group() for text in _strings(conversation) for m in [self.special_pattern.search(text)] if m), None
+            )
+            if found:
+                finding.add(_where(chunk, i), detail=f"{found!r} in a message")
 
-def _check_turns(masker, encode, messages, ids, labels, policy, special_ids, report, where) -> None:
-    """Role leakage and untrained end-of-turn tokens, against the turns of every message located in the render."""
-    trained_roles = policy.roles_to_train
-    trained_roles = {trained_roles} if isinstance(trained_roles, str) else set(trained_roles)
-    roles = {m.get("role") for conversation in messages if conversation for m in conversation if isinstance(m, Mapping)}
-    read_roles = sorted(roles - trained_roles - {None})
-    turns = dict(mode="turns", train_last_turn_only=False, train_field=None)
-    # The turns the policy trains (a message's `train` / `weight` field included): their ends must be trained.
-    trained_turns = encode(**{**turns, "train_field": policy.train_field}, roles_to_train=sorted(trained_roles),
-                           train_end_of_turn=True)
-    trained_turns = _rows(trained_turns, "labels")
-    read_turns = _rows(encode(**turns, roles_to_train=read_roles, train_end_of_turn=False), "labels") if read_roles else None
-    leakage, eot, unchecked = (report.finding(c) for c in ("role_leakage", "end_of_turn_untrained", "not_checked"))
-    for i, (row_ids, row_labels) in enumerate(zip(ids, labels)):
-        if row_ids is None or messages[i] is None:  # prompt-completion rows: the prompt's turns are not located
-            continue
-        trained = row_labels != IGNORE_INDEX
-        assistant = trained_turns[i]
-        if assistant is None or len(assistant) != len(row_ids):
-            unchecked.add(where(i))
-            continue
-        untrained_ends = (assistant != IGNORE_INDEX) & np.isin(row_ids, special_ids) & ~trained
-        if untrained_ends.any():
-            token = masker.decode(row_ids[untrained_ends][:1])
-            eot.add(where(i), int(untrained_ends.sum()), f"{token!r} not trained")
-        reading = read_turns[i] if read_turns is not None else None
-        if reading is not None and len(reading) == len(row_ids):
-            leaked = trained & (reading != IGNORE_INDEX)
-            if leaked.any():
-                text = masker.decode(row_ids[leaked][:12])
-                leakage.add(where(i), int(leaked.sum()), f"trained: {text!r}")
+    def _check_truncation(self, chunk: Chunk, labels) -> None:
+        """Trained tokens that truncation to `max_length` would cut, counted per row on the untruncated labels.
 
-
-def _check_special_tokens(messages, pattern, finding: Finding, where) -> None:
-    if pattern is None:
-        return
-    for i, conversation in enumerate(messages):
-        found = next((m.group() for text in _strings(conversation) for m in [pattern.search(text)] if m), None)
-        if found:
-            finding.add(where(i), detail=f"{found!r} in a message")
-
-
-def _check_truncation(labels, policy, finding: Finding, where) -> None:
-    max_length = policy.max_length
-    if not max_length:
-        return
-    for i, row_labels in enumerate(labels):
-        if row_labels is None or len(row_labels) <= max_length:
-            continue
-        trained = row_labels != IGNORE_INDEX
-        if policy.truncation == "keep_end":
-            lost = int(trained[: len(row_labels) - max_length].sum())
-        elif policy.truncation == "drop":
-            lost = int(trained.sum())
-        else:
-            lost = int(trained[max_length:].sum())
-        if lost:
-            finding.add(where(i), lost, f"{len(row_labels):,} tokens, {lost:,} trained ones cut")
+        It repeats the rule of rust/truncate.rs because the encoder reports only how many rows it cut
+        (`BatchReport.truncated`), not which rows lose trained tokens nor how many.
+        """
+        max_length = self.policy.max_length
+        if not max_length:
+            return
+        finding = self.report.finding("truncation_cuts_trained_tokens")
+        for i, row_labels in enumerate(labels):
+            if row_labels is None or len(row_labels) <= max_length:
+                continue
+            trained = row_labels != IGNORE_INDEX
+            if self.policy.truncation == "keep_end":
+                lost = int(trained[: len(row_labels) - max_length].sum())
+            elif self.policy.truncation == "drop":
+                lost = int(trained.sum())
+            else:
+                lost = int(trained[max_length:].sum())
+            if lost:
+                finding.add(_where(chunk, i), lost, f"{len(row_labels):,} tokens, {lost:,} trained ones cut")

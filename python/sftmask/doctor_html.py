@@ -56,4 +56,5 @@ def report_page(report: CheckReport) -> str:
         for source, stats in report.sources.items()
     ]))
     body = "".join(parts)
-    return f'<!doctype html><html><head><meta charset="utf-8"><title>sftmask check</title><style>{STYLE}</style></head><body>{body}</body></html>'
+    head = f'<meta charset="utf-8"><title>sftmask check</title><style>{STYLE}</style>'
+    return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from sftmask import _native
 from sftmask._native import ConfigError
+from sftmask.constants import Dtype, Format, OnError
 from sftmask.policy import Policy, split_options
 from sftmask.sources import JsonLines
 
@@ -57,12 +58,14 @@ FORMATS: tuple[str, ...] = tuple(_native.FORMATS)
 
 
 #: The options of `encode_batch` that say how rows are read (the others are policy options and template variables).
-READ_OPTIONS = ("format", "role_map", "keep_nulls", "messages_column", "tools_column", "prompt_column", "completion_column")
+READ_OPTIONS = (
+    "format", "role_map", "keep_nulls", "messages_column", "tools_column", "prompt_column", "completion_column"
+)
 
 
 def read_options(
     *,
-    format: str | None = None,
+    format: Format | None = None,
     role_map: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
     keep_nulls: bool = False,
     messages_column: str = "messages",
@@ -104,7 +107,7 @@ class Masker:
         source: tuple,
         *,
         name_or_path: str | None = None,
-        dtype: str = "int32",
+        dtype: Dtype = "int32",
         policy: Policy,
     ) -> None:
         if dtype not in _DTYPES:
@@ -123,7 +126,7 @@ class Masker:
         *,
         chat_template: str | os.PathLike | None = None,
         revision: str | None = None,
-        dtype: str = "int32",
+        dtype: Dtype = "int32",
         policy: Policy | None = None,
         **options: Any,
     ) -> Masker:
@@ -145,7 +148,7 @@ class Masker:
         tokenizer_config: str | Mapping[str, Any] | None = None,
         *,
         chat_template: str | os.PathLike | None = None,
-        dtype: str = "int32",
+        dtype: Dtype = "int32",
         policy: Policy | None = None,
         **options: Any,
     ) -> Masker:
@@ -201,7 +204,7 @@ class Masker:
         tools: Sequence[Mapping[str, Any]] | str | None = None,
         prompt: str | Sequence[Mapping[str, Any]] | None = None,
         completion: str | Sequence[Mapping[str, Any]] | None = None,
-        dtype: str | None = None,
+        dtype: Dtype | None = None,
         **template_kwargs: Any,
     ) -> dict[str, np.ndarray]:
         """Renders, tokenizes and labels one row.
@@ -240,14 +243,14 @@ class Masker:
         self,
         data: Any,
         *,
-        format: str | None = None,
+        format: Format | None = None,
         messages_column: str = "messages",
         tools_column: str = "tools",
         prompt_column: str = "prompt",
         completion_column: str = "completion",
         role_map: Mapping[str, str] | None = None,
         keep_nulls: bool = False,
-        on_error: str = "raise",
+        on_error: OnError = "raise",
         threads: int | None = None,
         **template_kwargs: Any,
     ) -> pa.RecordBatch:
@@ -287,8 +290,6 @@ class Masker:
         Keyword arguments named like a policy option (`max_length=`, `train_last_turn_only=`, ...) override the
         masker's policy for this call; the others become template variables.
         """
-        if on_error not in ("raise", "skip", "null"):
-            raise ValueError(f"on_error must be 'raise', 'skip' or 'null', got {on_error!r}")
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
         policy = self._call_policy(template_kwargs)
@@ -355,6 +356,6 @@ def _build(source: tuple) -> _native.Masker:
     return _native.Masker.from_dir(*args) if kind == "dir" else _native.Masker.from_strings(*args)
 
 
-def _restore(source: tuple, name_or_path: str | None, dtype: str, policy: Policy) -> Masker:
+def _restore(source: tuple, name_or_path: str | None, dtype: Dtype, policy: Policy) -> Masker:
     """Rebuilds a pickled masker from what it was built from."""
     return Masker(_build(source), source, name_or_path=name_or_path, dtype=dtype, policy=policy)

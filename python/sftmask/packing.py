@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sftmask import _native
+from sftmask.constants import Overflow, PackStrategy
 
 PACK_REPORT_KEY = _native.PACK_REPORT_KEY.encode()
 
@@ -26,8 +27,8 @@ def pack(
     batch: pa.RecordBatch | pa.Table,
     max_length: int,
     *,
-    strategy: str = "bfd",
-    overflow: str = "truncate",
+    strategy: PackStrategy = "bfd",
+    overflow: Overflow = "truncate",
 ) -> pa.RecordBatch:
     """Packs the rows of an `encode_batch` result into rows of at most `max_length` tokens.
 
@@ -64,7 +65,7 @@ def pack(
 @dataclass(frozen=True)
 class PackReport:
     max_length: int
-    strategy: str
+    strategy: PackStrategy
     packs: int
     sequences: int
     tokens: int

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 import sftmask
 from sftmask import _native
+from sftmask.constants import IGNORE_INDEX, Overflow, PrepareOnError
 from sftmask.masker import READ_OPTIONS, Masker, read_options
 from sftmask.packing import PACK_REPORT_KEY, PackReport, pack
 from sftmask.progress import Progress
@@ -115,7 +116,7 @@ def _raise_row_error(error: FailedRow) -> None:
 
 
 def _encode_chunk(
-    masker: Masker, chunk: Chunk, summary: PrepareSummary, all_errors: list[dict], on_error: str, **options
+    masker: Masker, chunk: Chunk, summary: PrepareSummary, all_errors: list[dict], on_error: PrepareOnError, **options
 ) -> pa.RecordBatch:
     """Encodes one chunk, counting (or raising, under `on_error="raise"`) the rows that fail, by their number in
     the source."""
@@ -131,7 +132,8 @@ def _encode_chunk(
         if on_error == "raise":
             _raise_row_error(failed)
         summary.add_error(failed)
-        all_errors.append({"row": summary.rows_in - report.rows_in + error.row, "type": error.type, "message": f"{failed.source}: row {failed.row}: {error.message}"})
+        all_errors.append({"row": summary.rows_in - report.rows_in + error.row, "type": error.type,
+                           "message": f"{failed.source}: row {failed.row}: {error.message}"})
     return batch.replace_schema_metadata(None)
 
 
@@ -141,8 +143,8 @@ def prepare(
     output: str | Path,
     *,
     pack_length: int | None = None,
-    overflow: str = "truncate",
-    on_error: str = "skip",
+    overflow: Overflow = "truncate",
+    on_error: PrepareOnError = "skip",
     chunk_rows: int = 8192,
     threads: int | None = None,
     progress: bool | None = None,
@@ -226,7 +228,9 @@ def _file_reports(summary: PrepareSummary, errors: list[dict], pack_length, pack
     return reports
 
 
-def _pack(batch: pa.RecordBatch, pack_length: int, overflow: str, summary: PrepareSummary, totals: dict[str, int]) -> pa.RecordBatch:
+def _pack(
+    batch: pa.RecordBatch, pack_length: int, overflow: Overflow, summary: PrepareSummary, totals: dict[str, int]
+) -> pa.RecordBatch:
     packed = pack(batch, pack_length, overflow=overflow)
     report = PackReport.of(packed)
     summary.packs = (summary.packs or 0) + report.packs
@@ -236,7 +240,7 @@ def _pack(batch: pa.RecordBatch, pack_length: int, overflow: str, summary: Prepa
     summary.rows_out += report.sequences
     summary.tokens += report.tokens
     labels = pc.list_flatten(packed.column("labels"))
-    summary.trained_tokens += int(pc.sum(pc.not_equal(labels, -100)).as_py() or 0)
+    summary.trained_tokens += int(pc.sum(pc.not_equal(labels, IGNORE_INDEX)).as_py() or 0)
     for name in ("packs", "sequences", "tokens", "truncated", "split", "dropped", "tokens_dropped", "null_rows"):
         totals[name] = totals.get(name, 0) + getattr(report, name)
     return packed.replace_schema_metadata(None)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from sftmask._native import REPORT_KEY
+from sftmask.constants import OnError
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class RowError:
 class BatchReport:
     rows_in: int
     rows_out: int
-    on_error: str
+    on_error: OnError
     errors: list[RowError] = field(default_factory=list)
     truncated: int = 0
     """Rows cut to `max_length`."""

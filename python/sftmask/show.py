@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import sftmask
+from sftmask._native import SftmaskError
+from sftmask.constants import IGNORE_INDEX
+from sftmask.report import BatchReport
+from sftmask.sources import JsonLines
 
-IGNORE_INDEX = -100  # sftmask.IGNORE_INDEX, repeated so that sftmask/__init__ may import this module
 _REPLACEMENT = "\ufffd"
 # A UTF-8 character has at most 4 bytes and every token at least 1, so 3 more tokens always complete a split one.
 _LOOKAHEAD = 3
@@ -58,13 +60,6 @@ class Section:
         return f"row {self.row}: {self.tokens} tokens, {self.trained} trained ({share:.1%})"
 
 
-def _special_ids(masker: Any) -> set[int]:
-    try:
-        return set(masker.special_tokens.values())
-    except AttributeError:  # an older Masker without the property
-        return set(dict(masker._native.special_tokens()).values())
-
-
 def token_pieces(masker: Any, input_ids: Sequence[int], labels: Sequence[int]) -> list[Piece]:
     """Splits an encoded row into displayable pieces whose texts concatenate to `masker.decode(input_ids)`.
 
@@ -77,7 +72,7 @@ def token_pieces(masker: Any, input_ids: Sequence[int], labels: Sequence[int]) -
     labels = [int(label) for label in labels]
     if len(ids) != len(labels):
         raise ValueError(f"{len(ids)} input_ids but {len(labels)} labels")
-    special = _special_ids(masker)
+    special = set(masker.special_tokens.values())
     decode = masker.decode
 
     def clean_boundary(j: int) -> bool:
@@ -283,8 +278,7 @@ def _use_color(out: TextIO) -> bool:
     """Color only for a terminal, and never when NO_COLOR is set (https://no-color.org) or TERM is dumb."""
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
-    isatty = getattr(out, "isatty", None)
-    return bool(isatty and isatty())
+    return out.isatty()
 
 
 def encode_section(masker: Any, row_number: int, row: Any, **options: Any) -> Section:
@@ -293,8 +287,6 @@ def encode_section(masker: Any, row_number: int, row: Any, **options: Any) -> Se
     The row is read as `encode_batch` reads rows (any format; `options` are its options): a mapping, a one-row
     table, one line of JSON Lines, or a list of messages.
     """
-    from sftmask.sources import JsonLines
-
     if isinstance(row, Mapping):
         data = [row]
     elif isinstance(row, JsonLines) or hasattr(row, "__arrow_c_stream__") or hasattr(row, "__arrow_c_array__"):
@@ -303,9 +295,9 @@ def encode_section(masker: Any, row_number: int, row: Any, **options: Any) -> Se
         data = [{"messages": row}]
     try:
         batch = masker.encode_batch(data, on_error="null", **options)
-    except (sftmask.SftmaskError, TypeError, ValueError) as exc:  # TypeError/ValueError: a row of the wrong shape
+    except (SftmaskError, TypeError, ValueError) as exc:  # TypeError/ValueError: a row of the wrong shape
         return Section(row_number, error=f"{type(exc).__name__}: {exc}")
-    errors = sftmask.BatchReport.of(batch).errors
+    errors = BatchReport.of(batch).errors
     if errors:
         return Section(row_number, error=f"{errors[0].type}: {errors[0].message}")
     ids, labels = (batch[name][0].values.to_numpy() for name in ("input_ids", "labels"))

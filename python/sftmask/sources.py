@@ -22,7 +22,9 @@ import pyarrow.parquet as pq
 from sftmask import _native
 
 #: Columns sftmask reads with the default column names (those of every format); other columns are left on disk.
-ROW_COLUMNS = tuple(_native.format_columns(dict(messages="messages", tools="tools", prompt="prompt", completion="completion")))
+ROW_COLUMNS = tuple(
+    _native.format_columns(dict(messages="messages", tools="tools", prompt="prompt", completion="completion"))
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,8 @@ def read_chunks(
 def _is_hub_id(path: Path) -> bool:
     """`owner/name` (or `name`) that is no local file: a Hugging Face Hub dataset id."""
     parts = str(path).split("/")
-    return not path.is_absolute() and 1 <= len(parts) <= 2 and all(p and not p.startswith(".") for p in parts) and not path.suffix
+    return (not path.is_absolute() and 1 <= len(parts) <= 2 and all(p and not p.startswith(".") for p in parts)
+            and not path.suffix)
 
 
 def _read_hub(name: str, chunk_rows: int, columns: tuple[str, ...], split: str | None) -> Iterator[Chunk]:
@@ -114,7 +117,9 @@ def _read_hub(name: str, chunk_rows: int, columns: tuple[str, ...], split: str |
     try:
         dataset = datasets.load_dataset(name, split=split or "train", streaming=True)
     except Exception as exc:  # noqa: BLE001 - network, authentication, unknown dataset or split
-        raise FileNotFoundError(f"input {name!r} is no local file, and datasets could not load it from the Hub: {exc}") from exc
+        raise FileNotFoundError(
+            f"input {name!r} is no local file, and datasets could not load it from the Hub: {exc}"
+        ) from exc
     wanted = [c for c in columns if c in (dataset.column_names or columns)]
     if dataset.column_names is not None and wanted:
         dataset = dataset.select_columns(wanted)
@@ -189,7 +194,9 @@ def _read_parquet(path: Path, chunk_rows: int, columns: tuple[str, ...], split: 
         start += len(table)
 
 
-def _read_datasets_directory(path: Path, chunk_rows: int, columns: tuple[str, ...], split: str | None) -> Iterator[Chunk]:
+def _read_datasets_directory(
+    path: Path, chunk_rows: int, columns: tuple[str, ...], split: str | None
+) -> Iterator[Chunk]:
     """A directory written by `datasets.Dataset.save_to_disk` (Arrow stream files listed in `state.json`), or by
     `DatasetDict.save_to_disk` (one such directory per split): `split` names the split to read, which may be left
     out when there is only one. Splits are never merged."""

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sftmask import IGNORE_INDEX
+from sftmask.constants import IGNORE_INDEX, PaddingSide
 
 
 def _as_array(value: Any) -> np.ndarray:
@@ -28,7 +28,7 @@ class PaddedCollator:
     `"left"`. Padding gets `pad_token_id` in `input_ids`, 0 in `attention_mask` and -100 in `labels`.
     """
 
-    def __init__(self, pad_token_id: int, *, pad_to_multiple_of: int | None = None, padding_side: str = "right",
+    def __init__(self, pad_token_id: int, *, pad_to_multiple_of: int | None = None, padding_side: PaddingSide = "right",
                  pin_memory: bool = False) -> None:
         if padding_side not in ("right", "left"):
             raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
@@ -46,9 +46,9 @@ class PaddedCollator:
         input_ids = np.full((len(rows), length), self.pad_token_id, dtype=np.int64)
         out_labels = np.full((len(rows), length), IGNORE_INDEX, dtype=np.int64)
         attention = np.zeros((len(rows), length), dtype=np.int64)
-        for row, (i, l) in enumerate(zip(ids, labels)):
-            span = slice(0, len(i)) if self.padding_side == "right" else slice(length - len(i), length)
-            input_ids[row, span], out_labels[row, span], attention[row, span] = i, l, 1
+        for row, (row_ids, row_labels) in enumerate(zip(ids, labels)):
+            span = slice(0, len(row_ids)) if self.padding_side == "right" else slice(length - len(row_ids), length)
+            input_ids[row, span], out_labels[row, span], attention[row, span] = row_ids, row_labels, 1
         batch = {
             "input_ids": torch.from_numpy(input_ids),
             "attention_mask": torch.from_numpy(attention),
@@ -77,7 +77,10 @@ class PaddingFreeCollator:
             lengths.extend(_as_array(r["seq_lengths"]).tolist() if "seq_lengths" in r else [len(i)])
         input_ids = np.concatenate(ids).astype(np.int64, copy=False) if ids else np.zeros(0, np.int64)
         labels = np.concatenate([_as_array(r["labels"]) for r in rows]).astype(np.int64, copy=False)
-        position_ids = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths]) if lengths else np.zeros(0, np.int64)
+        if lengths:
+            position_ids = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths])
+        else:
+            position_ids = np.zeros(0, np.int64)
         cu_seqlens = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
         labels[cu_seqlens[:-1][np.asarray(lengths) > 0]] = IGNORE_INDEX
         batch = {
@@ -92,7 +95,8 @@ class PaddingFreeCollator:
 
 def _pinned(batch: dict[str, Any]) -> dict[str, Any]:
     """Page-locked copies for fast, asynchronous host-to-GPU transfer (needs a CUDA build of torch)."""
-    return {k: v.pin_memory() if isinstance(v, torch.Tensor) and torch.cuda.is_available() else v for k, v in batch.items()}
+    pin = torch.cuda.is_available()
+    return {k: v.pin_memory() if pin and isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
 def rows_of(batch: Any) -> list[dict[str, np.ndarray]]:
