@@ -370,7 +370,7 @@ class _CheckContext:
     def _check_truncation(self, chunk: Chunk, labels) -> None:
         """Trained tokens that truncation to `max_length` would cut, counted per row on the untruncated labels.
 
-        It repeats the rule of rust/truncate.rs because the encoder reports only how many rows it cut
+        It repeats the rule of rust/labels/encoded.rs because the encoder reports only how many rows it cut
         (`BatchReport.truncated`), not which rows lose trained tokens nor how many.
         """
         max_length = self.policy.max_length
