@@ -296,6 +296,7 @@ impl Masker {
         let fast = trace.as_ref().and_then(|trace| {
             LoopLocator::new(
                 &messages,
+                &conversation.roles,
                 &full,
                 options.add_generation_prompt,
                 trace,
@@ -310,7 +311,8 @@ impl Masker {
         let locator = || {
             locator.get_or_init(|| {
                 let prompt = options.add_generation_prompt;
-                TurnLocator::new(messages.clone(), full.clone(), prompt, &text_only, &traced, &self.added_tokens)
+                let roles = &conversation.roles;
+                TurnLocator::new(messages.clone(), roles, full.clone(), prompt, &text_only, &traced, &self.added_tokens)
             })
         };
         let mut spans: Vec<Range<usize>> = Vec::new();

@@ -53,6 +53,8 @@ const PROMPT_WINDOWS: [usize; 3] = [1, 2, 4];
 /// number of messages. A turn this cannot settle is left to [`TurnLocator`].
 pub struct LoopLocator<'a> {
     messages: &'a [Value],
+    /// Each message's role.
+    roles: &'a [String],
     full: &'a str,
     full_has_prompt: bool,
     loop_id: u32,
@@ -75,6 +77,7 @@ impl<'a> LoopLocator<'a> {
     #[allow(clippy::too_many_arguments)] // the render, its trace, and the three renders it may ask for
     pub fn new(
         messages: &'a [Value],
+        roles: &'a [String],
         full: &'a str,
         full_has_prompt: bool,
         trace: &LoopTrace,
@@ -95,6 +98,7 @@ impl<'a> LoopLocator<'a> {
         let full_traced = OnceCell::new();
         Some(LoopLocator {
             messages,
+            roles,
             full,
             full_has_prompt,
             loop_id,
@@ -112,9 +116,10 @@ impl<'a> LoopLocator<'a> {
     /// one range, more when the turn holds text of later messages (tool results written into the turn).
     pub fn turn(&self, k: usize) -> Option<Vec<Range<usize>>> {
         let turn = self.turn_range(k)?;
-        let later = self.messages[k + 1..].iter().take_while(|m| role(m) != "assistant");
+        let later =
+            self.messages[k + 1..].iter().zip(&self.roles[k + 1..]).take_while(|(_, role)| *role != "assistant");
         let contents: Vec<String> = later
-            .filter_map(|m| m.get_attr("content").ok()?.as_str().map(String::from))
+            .filter_map(|(m, _)| m.get_attr("content").ok()?.as_str().map(String::from))
             .filter(|text| !text.is_empty() && self.full[turn.clone()].contains(text.as_str()))
             .collect();
         if contents.is_empty() {
@@ -125,7 +130,7 @@ impl<'a> LoopLocator<'a> {
 
     /// The turn of assistant message `k`: from the end of the generation prompt to where the next message starts.
     fn turn_range(&self, k: usize) -> Option<Range<usize>> {
-        if role(&self.messages[k]) != "assistant" {
+        if self.roles[k] != "assistant" {
             return None;
         }
         let begin = self.starts[k]?;
@@ -319,6 +324,8 @@ pub type RenderFn<'a> = dyn Fn(&[Value], bool) -> Result<Trace> + 'a;
 
 pub struct TurnLocator<'a> {
     messages: Vec<Value>,
+    /// Each message's role.
+    roles: &'a [String],
     full: String,
     /// Whether R ends with a generation prompt (then `P(n)` is a prefix of R rather than R itself).
     full_has_prompt: bool,
@@ -338,6 +345,7 @@ impl<'a> TurnLocator<'a> {
     /// `render_text` renders without recording template pieces, `render_traced` with.
     pub fn new(
         messages: Vec<Value>,
+        roles: &'a [String],
         full: String,
         full_has_prompt: bool,
         render_text: &'a RenderFn<'a>,
@@ -346,6 +354,7 @@ impl<'a> TurnLocator<'a> {
     ) -> TurnLocator<'a> {
         TurnLocator {
             messages,
+            roles,
             full,
             full_has_prompt,
             render_text,
@@ -371,7 +380,7 @@ impl<'a> TurnLocator<'a> {
     pub fn turn(&self, k: usize) -> Result<Range<usize>> {
         // A template that cannot render the generation prompt alone (it reads messages[0]) says nothing about
         // the header of a first assistant message: that one is found like any other role's.
-        let prompt = match role(&self.messages[k]) == "assistant" {
+        let prompt = match self.roles[k] == "assistant" {
             true => match self.probe(k, true) {
                 Err(_) if k == 0 => None,
                 prompt => Some(prompt?),
@@ -582,10 +591,6 @@ impl<'a> TurnLocator<'a> {
     }
 }
 
-fn role(message: &Value) -> String {
-    message.get_attr("role").ok().and_then(|r| r.as_str().map(String::from)).unwrap_or_default()
-}
-
 fn probe_error(m: usize, err: Error) -> Error {
     Error::Template(format!(
         "locating it needs the render of the first {m} message(s), and the template failed on it: {}",
@@ -621,6 +626,10 @@ mod tests {
     use crate::render::template::{ChatTemplate, RenderLimits};
     use minijinja::value::Serde;
 
+    fn role(message: &Value) -> String {
+        message.get_attr("role").ok().and_then(|r| r.as_str().map(String::from)).unwrap_or_default()
+    }
+
     /// Qwen3's way of rendering reasoning: only for assistant turns after the last user message.
     const DROPS_REASONING: &str = "{%- set ns = namespace(last=-1) %}{%- for m in messages %}{%- if m.role == 'user' %}{%- set ns.last = loop.index0 %}{%- endif %}{%- endfor %}\
         {%- for m in messages %}{%- if m.role == 'assistant' %}{%- if loop.index0 > ns.last %}{{- '<a>\\n<think>' + (m.reasoning or '') + '</think>' + m.content }}{%- else %}{{- '<a>\\n' + m.content }}{%- endif %}{{- '<end>\\n' }}\
@@ -638,7 +647,8 @@ mod tests {
         };
         let (text_only, traced) = (render(false), render(true));
         let full = text_only(&messages, false)?.text;
-        let locator = TurnLocator::new(messages.clone(), full, false, &text_only, &traced, &[]);
+        let roles: Vec<String> = messages.iter().map(role).collect();
+        let locator = TurnLocator::new(messages.clone(), &roles, full, false, &text_only, &traced, &[]);
         let mut out = Vec::new();
         for (k, message) in messages.iter().enumerate() {
             if role(message) != "user" {
@@ -716,8 +726,10 @@ mod tests {
         let render_loops = |list: &[Value], prompt: bool| template.render_loops(context(list, prompt));
         let traced = |list: &[Value], prompt: bool| template.render_traced(context(list, prompt), true);
         let after = |id: u32, prompt: bool| template.render_after_loop(id, context(&[], prompt));
-        let locator = LoopLocator::new(&messages, &full, false, &trace, &render_loops, &traced, &after, &[]).unwrap();
-        let assistants = (0..messages.len()).filter(|&k| role(&messages[k]) == "assistant");
+        let roles: Vec<String> = messages.iter().map(role).collect();
+        let locator =
+            LoopLocator::new(&messages, &roles, &full, false, &trace, &render_loops, &traced, &after, &[]).unwrap();
+        let assistants = (0..messages.len()).filter(|&k| roles[k] == "assistant");
         let text = |ranges: Vec<Range<usize>>| ranges.into_iter().map(|r| &full[r]).collect::<Vec<_>>().join("|");
         assistants.map(|k| locator.turn(k).map(text)).collect()
     }
