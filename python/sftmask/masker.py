@@ -223,7 +223,8 @@ class Masker:
         Returns numpy arrays `input_ids`, `attention_mask` and `labels` (the token id where trained, `-100`
         elsewhere), int32 unless `dtype="int64"`. Raises `UntrainableError` when no token is left to train.
         """
-        policy = self._call_policy(template_kwargs)
+        # The call's policy options: the core applies them over the masker's policy and checks them.
+        policy = split_options(template_kwargs) or None
         if completion is None:
             if prompt is not None:
                 raise TypeError("prompt= needs completion=")
@@ -292,7 +293,8 @@ class Masker:
         """
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
-        policy = self._call_policy(template_kwargs)
+        # The call's policy options: the core applies them over the masker's policy and checks them.
+        policy = split_options(template_kwargs) or None
         rows = read_options(
             format=format, role_map=role_map, keep_nulls=keep_nulls, messages_column=messages_column,
             tools_column=tools_column, prompt_column=prompt_column, completion_column=completion_column,
@@ -305,12 +307,6 @@ class Masker:
             rows=rows,
         )
         return _native.encode_batch(self._native, native_rows(data), options)
-
-    def _call_policy(self, kwargs: dict[str, Any]) -> dict[str, Any] | None:
-        """The policy of a call, as the native layer takes it, from the policy options among `kwargs` (removed
-        from them); None when there are none and the masker's own applies."""
-        options = split_options(kwargs)
-        return self.policy.replace(**options).as_native() if options else None
 
     def __call__(self, batch: Any, **options: Any) -> pa.Table:
         """`encode_batch` returning a `pyarrow.Table`, the form `datasets.Dataset.map` takes:
