@@ -249,7 +249,24 @@ impl Masker {
             let rendered = template.render(self.context(conversation, options))?;
             return Ok((rendered.text, rendered.generation_spans));
         }
-        self.locate_turns(template, conversation, options, &selected)
+        let (text, turns) = self.locate_turns(template, conversation, options, &selected)?;
+        Ok((text, turns.into_iter().flat_map(|(_, ranges)| ranges).collect()))
+    }
+
+    /// The render of a chat and, for each message the policy trains, the byte ranges of its turn as located
+    /// without `{% generation %}` tags (`mode="turns"`), whatever the template holds: which message each trained
+    /// range came from, for tests and for showing the labels.
+    pub fn located_turns(
+        &self,
+        conversation: &Conversation,
+        options: &RenderOptions,
+        policy: Option<&Policy>,
+    ) -> Result<(String, Vec<(usize, Vec<Range<usize>>)>)> {
+        let policy = policy.unwrap_or(&self.policy);
+        let options = options.for_row(conversation);
+        let template = self.template_for(conversation.tools.is_some())?;
+        let selected = policy.select(conversation)?;
+        self.locate_turns(template, conversation, &options, &selected)
     }
 
     /// [`Masker::chat_spans`] on the data with its control tokens marked, encoded with them as plain text.
@@ -273,14 +290,14 @@ impl Masker {
         Ok((sanitized.text, spans, sanitized.tokens))
     }
 
-    /// Renders the chat and finds the turn of each selected message in it.
+    /// Renders the chat and finds the turn of each selected message in it: `(message index, its ranges)`, in order.
     fn locate_turns(
         &self,
         template: &ChatTemplate,
         conversation: &Conversation,
         options: &RenderOptions,
         selected: &[bool],
-    ) -> Result<(String, Vec<Range<usize>>)> {
+    ) -> Result<(String, Vec<(usize, Vec<Range<usize>>)>)> {
         let full = template.render_traced(self.context(conversation, options), false)?.text;
         let context = |messages: &[Value], prompt: bool| {
             self.context_for(Value::from(messages.to_vec()), conversation, prompt, options)
@@ -315,22 +332,24 @@ impl Masker {
                 TurnLocator::new(messages.clone(), roles, full.clone(), prompt, &text_only, &traced, &self.added_tokens)
             })
         };
-        let mut spans: Vec<Range<usize>> = Vec::new();
+        let mut turns: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
+        let mut previous_end = 0;
         for k in (0..selected.len()).filter(|&k| selected[k]) {
             let context = || format!("message {k} ({})", conversation.roles[k]);
             let turn = match fast.as_ref().and_then(|fast| fast.turn(k)) {
                 Some(turn) => turn,
                 None => vec![locator().turn(k).map_err(|e| e.context(context()))?],
             };
-            if spans.last().zip(turn.first()).is_some_and(|(previous, first)| first.start < previous.end) {
+            if turn.first().is_some_and(|first| first.start < previous_end) {
                 return Err(Error::Template(format!(
                     "{}: its turn overlaps the turn of an earlier message",
                     context()
                 )));
             }
-            spans.extend(turn);
+            previous_end = turn.last().map_or(previous_end, |last| last.end);
+            turns.push((k, turn));
         }
-        Ok((full, spans))
+        Ok((full, turns))
     }
 
     /// `prompt + completion`, with the tokenizer's EOS appended to a completion that lacks it when the end of the

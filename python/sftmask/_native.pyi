@@ -51,6 +51,13 @@ class Masker:
         add_generation_prompt: bool = False,
         template_kwargs: Mapping[str, Any] | None = None,
     ) -> tuple[str, list[tuple[int, int]]]: ...
+    def located_turns(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | str | None = None,
+        template_kwargs: Mapping[str, Any] | None = None,
+        policy: Policy | None = None,
+    ) -> tuple[str, list[tuple[int, int, int]]]: ...
     def encode(
         self,
         messages: Sequence[Mapping[str, Any]] | None,

@@ -197,6 +197,22 @@ class Masker:
         """The rendered text and the `(start, end)` character spans produced inside `{% generation %}` blocks."""
         return self._native.render_spans(messages, tools, False, template_kwargs)
 
+    def located_turns(
+        self,
+        messages: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+        *,
+        tools: Sequence[Mapping[str, Any]] | str | None = None,
+        **options: Any,
+    ) -> tuple[str, list[tuple[int, int, int]]]:
+        """The rendered text and where each trained message's turn lies in it, located as auto mode locates turns on
+        a template without `{% generation %}` tags (`mode="turns"`), whatever the template holds: a list of
+        `(message index, start, end)` character offsets, one entry per range (a turn that holds text of later
+        messages, such as tool results written into it, has several). Policy options select the messages, as in
+        `encode`; the other keyword arguments become template variables.
+        """
+        policy = split_options(options) or None
+        return self._native.located_turns(messages, tools, options, policy)
+
     def encode(
         self,
         messages: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,

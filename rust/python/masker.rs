@@ -160,6 +160,32 @@ impl PyMasker {
         Ok((rendered.text, spans))
     }
 
+    /// The rendered text and the turn of each message the policy trains, located without `{% generation %}` tags
+    /// (`mode="turns"`): `(message index, start, end)` character offsets, one entry per range of a turn.
+    #[pyo3(signature = (messages, tools=None, template_kwargs=None, policy=None))]
+    fn located_turns(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        tools: Option<&Bound<'_, PyAny>>,
+        template_kwargs: Option<&Bound<'_, PyDict>>,
+        policy: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<(String, Vec<(usize, usize, usize)>)> {
+        let Row::Chat(conversation) = row(messages, tools)? else {
+            return Err(to_py_err(Error::Input("located_turns takes a chat row".into())));
+        };
+        let options = render_options(false, template_kwargs)?;
+        let policy = policy.map(|policy| training_policy(self.inner.policy(), Some(policy))).transpose()?;
+        let masker = &self.inner;
+        let (text, turns) = py
+            .detach(|| no_panic(|| masker.located_turns(&conversation, &options, policy.as_ref())))
+            .map_err(to_py_err)?;
+        let char_index = |byte: usize| text[..byte].chars().count();
+        let ranges = turns.iter().flat_map(|(k, ranges)| ranges.iter().map(move |r| (*k, r.clone())));
+        let spans = ranges.map(|(k, r)| (k, char_index(r.start), char_index(r.end))).collect();
+        Ok((text, spans))
+    }
+
     /// Returns `(input_ids, labels)` as numpy arrays (int32, or int64 with `int64=True`). `policy` overrides options
     /// of the masker's policy for this call. With `completion`, the row is `prompt` + `completion` and `messages`
     /// is ignored.
