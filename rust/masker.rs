@@ -12,8 +12,9 @@ use crate::error::{Error, Result};
 use crate::input::conversation::{Conversation, PlainText, Row};
 use crate::labels::encoded::{truncate, Encoded};
 use crate::labels::eot::without_end_of_turn;
+use crate::labels::loop_locator::{LoopLocator, Renders};
 use crate::labels::spans::{labels, trained_tokens};
-use crate::labels::turns::{LoopLocator, TurnLocator};
+use crate::labels::turns::TurnLocator;
 use crate::policy::{assistant_messages, EndOfTurn, Mode, Policy};
 use crate::render::template::{ChatTemplate, RenderLimits, Rendered};
 use crate::tokenize::sanitize::Sanitizer;
@@ -309,26 +310,14 @@ impl Masker {
         let render_loops = |messages: &[Value], prompt: bool| template.render_loops(context(messages, prompt));
         let render_after_loop = |loop_id: u32, prompt: bool| template.render_after_loop(loop_id, context(&[], prompt));
         let messages: Vec<Value> = conversation.messages.try_iter().map_err(|e| Error::Input(e.to_string()))?.collect();
-        let trace = template.render_loops(self.context(conversation, options))?;
-        let fast = trace.as_ref().and_then(|trace| {
-            LoopLocator::new(
-                &messages,
-                &conversation.roles,
-                &full,
-                options.add_generation_prompt,
-                trace,
-                &render_loops,
-                &traced,
-                &render_after_loop,
-                &self.added_tokens,
-            )
-        });
+        let renders = Renders { loops: &render_loops, traced: &traced, after_loop: &render_after_loop };
+        let prompt = options.add_generation_prompt;
+        let roles = &conversation.roles;
+        let fast = LoopLocator::new(&messages, roles, selected, &full, prompt, renders, &self.added_tokens)?;
         // The prefix-probing locator, for the turns the loop locator cannot place; built when first needed.
         let locator = OnceCell::new();
         let locator = || {
             locator.get_or_init(|| {
-                let prompt = options.add_generation_prompt;
-                let roles = &conversation.roles;
                 TurnLocator::new(messages.clone(), roles, full.clone(), prompt, &text_only, &traced, &self.added_tokens)
             })
         };
@@ -336,7 +325,8 @@ impl Masker {
         let mut previous_end = 0;
         for k in (0..selected.len()).filter(|&k| selected[k]) {
             let context = || format!("message {k} ({})", conversation.roles[k]);
-            let turn = match fast.as_ref().and_then(|fast| fast.turn(k)) {
+            let located = fast.as_ref().map(|fast| fast.turn(k)).transpose().map_err(|e| e.context(context()))?;
+            let turn = match located.flatten() {
                 Some(turn) => turn,
                 None => vec![locator().turn(k).map_err(|e| e.context(context()))?],
             };

@@ -4,6 +4,7 @@
 pub mod align;
 pub mod encoded;
 pub mod eot;
+pub mod loop_locator;
 pub mod spans;
 pub mod turns;
 

@@ -2,26 +2,27 @@
 //!
 //! The rule: trained = what the model writes after the generation prompt, through the end of its turn as the full
 //! conversation R renders it. Two locators apply it:
-//! - [`LoopLocator`], linear in the number of messages: one instrumented render of R ([`crate::render::loops`]) shows where
-//!   the template's message loop starts each message's iteration; a turn ends where the next one starts, and starts
-//!   after the part of the generation prompt it opens with. It serves assistant turns of templates that walk the
-//!   messages in one loop, which is nearly all of them.
-//! - [`TurnLocator`], the fallback, probes prefixes of the conversation (quadratic in the number of turns). With
-//!   `P(m)` the render of the first m messages and `G(k)` that of the first k with the generation prompt:
+//! - [`LoopLocator`](super::loop_locator::LoopLocator), linear in the number of messages, from one instrumented
+//!   render of R whose markers say where each message's iteration starts and where each message's content went.
+//!   It serves templates that walk the messages in one loop, which is nearly all of them.
+//! - [`TurnLocator`] (this module), the fallback, probes prefixes of the conversation (quadratic in the number of
+//!   turns). With `P(m)` the render of the first m messages and `G(k)` that of the first k with the generation
+//!   prompt:
 //!   - an assistant turn starts where `G(k)` ends, after the header the model is prompted with; other roles have
 //!     no generation prompt, and their header is what renders of the message with other contents share;
 //!   - a turn ends where `P(k + 1)` ends: when message k is the last one, the render stops right after what the
 //!     model writes for it (reasoning, content, tool calls, end-of-turn tokens).
 //!
 //!   When a probe is a prefix of R, its end is a position in R. A template that renders a message differently once
-//!   more messages follow (Qwen3 drops the reasoning of answered turns) makes probes diverge from R. The turn is then
-//!   looked for verbatim at its start in R, and failing that its end is carried into R by template structure
-//!   ([`align_end`]), searching only between the turn's start and where the next message's content shows in R.
+//!   more messages follow (Qwen3 drops the reasoning of answered turns) makes probes diverge from R. The probe's
+//!   turn is then compared with R at the turn's start, which R reached by template structure; failing that its end
+//!   is carried into R by template structure ([`align_end`]), searching only between the turn's start and where the
+//!   next message's content shows in R (found with a marker in that content, not by its text).
 //!
 //! Whatever cannot be located is an error naming the reason, never a guess. Both render the messages themselves,
-//! so text inside a message that spells a header cannot move a boundary.
+//! so text inside a message that spells a header cannot move a boundary, and neither searches R for a message's text.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::rc::Rc;
@@ -30,252 +31,13 @@ use minijinja::value::Value;
 
 use crate::error::{Error, Result};
 use crate::labels::align::align_end;
-use crate::render::loops::Event;
-use crate::render::template::{LoopTrace, Trace, TraceSpan};
+use crate::render::template::Trace;
 use crate::values::map_value;
-
-/// Renders a list of messages with the conversation's tools and variables through the instrumented template.
-pub type RenderLoopsFn<'a> = dyn Fn(&[Value], bool) -> Result<Option<LoopTrace>> + 'a;
-
-/// Renders what follows a loop (by id) on its own, with or without the generation prompt, when it reads only the
-/// caller's variables ([`crate::render::template::ChatTemplate::render_after_loop`]).
-pub type RenderAfterLoopFn<'a> = dyn Fn(u32, bool) -> Option<Result<String>> + 'a;
-
-/// How many messages before an assistant message the probe for its generation prompt renders at first; longer
-/// windows follow when the template cannot render a conversation that starts there, and the whole prefix last.
-const PROMPT_WINDOWS: [usize; 3] = [1, 2, 4];
-
-/// Locates turns from one instrumented render of the whole conversation: the template's loop over the messages
-/// says where each message's iteration starts in R, so a turn ends where the next message's iteration starts (or,
-/// for the last message, where R ends), as the full conversation renders it. The trained text starts after the
-/// generation prompt: what the template writes after its message loop when asked for one, taken from a probe of
-/// a few messages before the turn, and matched at the start of the turn's iteration. The cost is linear in the
-/// number of messages. A turn this cannot settle is left to [`TurnLocator`].
-pub struct LoopLocator<'a> {
-    messages: &'a [Value],
-    /// Each message's role.
-    roles: &'a [String],
-    full: &'a str,
-    full_has_prompt: bool,
-    loop_id: u32,
-    /// Where each message's iteration of the message loop starts in R, for the messages it iterates over.
-    starts: Vec<Option<usize>>,
-    loop_end: usize,
-    render_loops: &'a RenderLoopsFn<'a>,
-    render_traced: &'a RenderFn<'a>,
-    /// The generation prompt when the template writes the same one whatever the messages before it.
-    constant_prompt: Option<String>,
-    /// R with the template pieces that produced it, rendered when a turn first needs it.
-    full_traced: OnceCell<Option<Trace>>,
-    /// The tokenizer's added tokens: a generation prompt is matched in parts that end after one of them, a line or
-    /// a `>`.
-    added_tokens: &'a [String],
-}
-
-impl<'a> LoopLocator<'a> {
-    /// `None` when the render shows no single loop that walks the messages in order.
-    #[allow(clippy::too_many_arguments)] // the render, its trace, and the three renders it may ask for
-    pub fn new(
-        messages: &'a [Value],
-        roles: &'a [String],
-        full: &'a str,
-        full_has_prompt: bool,
-        trace: &LoopTrace,
-        render_loops: &'a RenderLoopsFn<'a>,
-        render_traced: &'a RenderFn<'a>,
-        render_after_loop: &RenderAfterLoopFn<'_>,
-        added_tokens: &'a [String],
-    ) -> Option<LoopLocator<'a>> {
-        if trace.text != full {
-            return None;
-        }
-        let (loop_id, starts, loop_end) = message_loop(trace, messages)?;
-        // What follows the loop, rendered alone, must be what R has after it before it stands for every probe.
-        let constant_prompt = match render_after_loop(loop_id, full_has_prompt) {
-            Some(Ok(after)) if after == full[loop_end..] => render_after_loop(loop_id, true).and_then(|r| r.ok()),
-            _ => None,
-        };
-        let full_traced = OnceCell::new();
-        Some(LoopLocator {
-            messages,
-            roles,
-            full,
-            full_has_prompt,
-            loop_id,
-            starts,
-            loop_end,
-            render_loops,
-            render_traced,
-            constant_prompt,
-            full_traced,
-            added_tokens,
-        })
-    }
-
-    /// The bytes of R that assistant message `k` is trained on, or `None` when this locator cannot tell: usually
-    /// one range, more when the turn holds text of later messages (tool results written into the turn).
-    pub fn turn(&self, k: usize) -> Option<Vec<Range<usize>>> {
-        let turn = self.turn_range(k)?;
-        let later =
-            self.messages[k + 1..].iter().zip(&self.roles[k + 1..]).take_while(|(_, role)| *role != "assistant");
-        let contents: Vec<String> = later
-            .filter_map(|(m, _)| m.get_attr("content").ok()?.as_str().map(String::from))
-            .filter(|text| !text.is_empty() && self.full[turn.clone()].contains(text.as_str()))
-            .collect();
-        if contents.is_empty() {
-            return Some(vec![turn]);
-        }
-        self.without_later_messages(k, turn, &contents)
-    }
-
-    /// The turn of assistant message `k`: from the end of the generation prompt to where the next message starts.
-    fn turn_range(&self, k: usize) -> Option<Range<usize>> {
-        if self.roles[k] != "assistant" {
-            return None;
-        }
-        let begin = self.starts[k]?;
-        let end = match (k + 1..self.messages.len()).find(|&j| self.starts[j].is_some()) {
-            Some(next) if next == k + 1 => self.starts[next]?,
-            // A message between this one and the next iterated one is rendered elsewhere, or not at all.
-            Some(_) => return None,
-            None if k + 1 < self.messages.len() => return None,
-            None if self.full_has_prompt => self.loop_end,
-            None => self.full.len(),
-        };
-        let prompt = self.generation_prompt(k)?;
-        // A turn that does not open with any part of the prompt (DeepSeek-V3's template drops the header of a second
-        // tool-calling turn) is trained from where its iteration starts: the template wrote nothing else there.
-        let header = prompt_part_len(&prompt, &self.full[begin..end], self.added_tokens).unwrap_or(0);
-        Some(begin + header..end)
-    }
-
-    /// `turn` without the text of later messages (`contents`) that the template writes into it, as Gemma-style
-    /// templates write tool results into the assistant's turn. A probe that ends with message `k` shows what the turn
-    /// holds on its own: a run of pieces of R with no counterpart in the probe (by template source and text) that
-    /// holds a later message's content is left out, with the text the template wraps it in.
-    fn without_later_messages(&self, k: usize, turn: Range<usize>, contents: &[String]) -> Option<Vec<Range<usize>>> {
-        let full = self.full_traced.get_or_init(|| (self.render_traced)(self.messages, self.full_has_prompt).ok());
-        let full = full.as_ref().filter(|trace| trace.text == self.full)?;
-        let probe = (self.render_traced)(&self.messages[k.saturating_sub(1)..=k], false).ok()?;
-        let pieces: Vec<&TraceSpan> =
-            full.spans.iter().filter(|p| p.output.end > turn.start && p.output.start < turn.end).collect();
-        let probe_pieces: Vec<&TraceSpan> = probe.spans.iter().collect();
-        let matched = common_subsequence(&pieces, &probe_pieces, |a, b| {
-            a.source == b.source && full.text[a.output.clone()] == probe.text[b.output.clone()]
-        });
-        let mut spans: Vec<Range<usize>> = Vec::new();
-        let mut from = turn.start;
-        let mut i = 0;
-        while i < pieces.len() {
-            let run = matched[i..].iter().take_while(|&&m| !m).count().max(1);
-            let (first, last) = (pieces[i], pieces[i + run - 1]);
-            let text = &full.text[first.output.start..last.output.end];
-            if !matched[i] && contents.iter().any(|c| text.contains(c.as_str())) {
-                if first.output.start > from {
-                    spans.push(from..first.output.start);
-                }
-                from = last.output.end.clamp(from, turn.end);
-            }
-            i += run;
-        }
-        if from < turn.end {
-            spans.push(from..turn.end);
-        }
-        Some(spans)
-    }
-
-    /// What the template writes after its message loop when it renders the messages before `k` with the
-    /// generation prompt.
-    fn generation_prompt(&self, k: usize) -> Option<String> {
-        if let Some(prompt) = &self.constant_prompt {
-            return Some(prompt.clone());
-        }
-        let windows = PROMPT_WINDOWS.iter().filter(|&&w| w < k).copied().chain(std::iter::once(k));
-        for window in windows {
-            let Ok(Some(probe)) = (self.render_loops)(&self.messages[k - window..k], true) else {
-                continue;
-            };
-            let end = probe.events.iter().rev().find_map(|located| match located.event {
-                Event::End { loop_id } if loop_id == self.loop_id => Some(located.position),
-                _ => None,
-            });
-            if let Some(end) = end {
-                return Some(probe.text[end..].to_string());
-            }
-        }
-        None
-    }
-}
-
-/// The loop of the template that walks the messages: `(loop id, where each message's iteration starts, where the
-/// loop ends)`. A loop qualifies when it runs once, its items are the conversation's messages in their order (a
-/// slice or a filtered walk qualifies), and its iterations start at non-decreasing positions; of those, the one
-/// whose iterations start at the most distinct positions (the one that writes the turns). `None` when there is no
-/// such loop, or two tie.
-fn message_loop(trace: &LoopTrace, messages: &[Value]) -> Option<(u32, Vec<Option<usize>>, usize)> {
-    struct Walk {
-        starts: Vec<Option<usize>>,
-        next: usize,
-        last: Option<usize>,
-        distinct: usize,
-        end: Option<usize>,
-        valid: bool,
-    }
-    let mut walks: Vec<Walk> = Vec::new();
-    for located in &trace.events {
-        let (Event::Iteration { loop_id, .. } | Event::End { loop_id }) = located.event;
-        let id = loop_id as usize;
-        while walks.len() <= id {
-            walks.push(Walk {
-                starts: vec![None; messages.len()],
-                next: 0,
-                last: None,
-                distinct: 0,
-                end: None,
-                valid: true,
-            });
-        }
-        let walk = &mut walks[id];
-        if !walk.valid {
-            continue;
-        }
-        match &located.event {
-            Event::End { .. } => walk.valid = walk.end.replace(located.position).is_none(),
-            Event::Iteration { item, .. } => {
-                let found = (walk.next..messages.len()).find(|&j| &messages[j] == item);
-                match found {
-                    Some(j) if walk.end.is_none() && walk.last.is_none_or(|last| last <= located.position) => {
-                        walk.distinct += usize::from(walk.last != Some(located.position));
-                        walk.last = Some(located.position);
-                        walk.starts[j] = Some(located.position);
-                        walk.next = j + 1;
-                    }
-                    _ => walk.valid = false,
-                }
-            }
-        }
-    }
-    let candidates = walks.into_iter().enumerate().filter(|(_, w)| w.valid && w.end.is_some() && w.distinct > 0);
-    let mut best: Option<(usize, Walk)> = None;
-    let mut tie = false;
-    for (id, walk) in candidates {
-        match &best {
-            Some((_, b)) if walk.distinct == b.distinct => tie = true,
-            Some((_, b)) if walk.distinct < b.distinct => {}
-            _ => {
-                tie = false;
-                best = Some((id, walk));
-            }
-        }
-    }
-    let (id, walk) = best.filter(|_| !tie)?;
-    Some((id as u32, walk.starts, walk.end?))
-}
 
 /// How much of the generation prompt `prompt` the turn's text `turn` starts with: all of it, or else its longest
 /// part that ends after an added token, a line or a `>` (training data without reasoning does not start with the
 /// `<think>` a prompt prefills). `None` when the turn does not even start with the first such part.
-fn prompt_part_len(prompt: &str, turn: &str, added_tokens: &[String]) -> Option<usize> {
+pub fn prompt_part_len(prompt: &str, turn: &str, added_tokens: &[String]) -> Option<usize> {
     let common = common_prefix_len(prompt, turn);
     if common == prompt.len() {
         return Some(common);
@@ -289,31 +51,6 @@ fn prompt_part_len(prompt: &str, turn: &str, added_tokens: &[String]) -> Option<
         .filter_map(|token| shared.rfind(token.as_str()).map(|i| i + token.len()))
         .max();
     after_mark.max(after_token).filter(|&len| len > 0)
-}
-
-/// Which items of `a` belong to a longest common subsequence of `a` and `b`.
-fn common_subsequence<A, B>(a: &[A], b: &[B], same: impl Fn(&A, &B) -> bool) -> Vec<bool> {
-    // lengths[i][j]: the longest common subsequence of a[i..] and b[j..].
-    let mut lengths = vec![vec![0u32; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lengths[i][j] =
-                if same(&a[i], &b[j]) { lengths[i + 1][j + 1] + 1 } else { lengths[i + 1][j].max(lengths[i][j + 1]) };
-        }
-    }
-    let mut matched = vec![false; a.len()];
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if same(&a[i], &b[j]) {
-            matched[i] = true;
-            (i, j) = (i + 1, j + 1);
-        } else if lengths[i + 1][j] >= lengths[i][j + 1] {
-            i += 1;
-        } else {
-            j += 1;
-        }
-    }
-    matched
 }
 
 /// A private-use character that templates print as it is (`tojson` too) and data practically never holds.
@@ -715,74 +452,6 @@ mod tests {
         assert!(err.message().contains("could not be matched"), "{err}");
     }
 
-    /// The turns of the assistant messages by [`LoopLocator`] alone (`None` where it defers to [`TurnLocator`]).
-    fn loop_turns(source: &str, messages: serde_json::Value) -> Vec<Option<String>> {
-        let template = ChatTemplate::new(source, RenderLimits::default()).unwrap();
-        let messages: Vec<Value> = Value::from(Serde(messages)).try_iter().unwrap().collect();
-        let template = &template;
-        let context = |list: &[Value], prompt: bool| minijinja::context!(messages => Value::from(list.to_vec()), add_generation_prompt => prompt);
-        let full = template.render_traced(context(&messages, false), false).unwrap().text;
-        let trace = template.render_loops(context(&messages, false)).unwrap().unwrap();
-        let render_loops = |list: &[Value], prompt: bool| template.render_loops(context(list, prompt));
-        let traced = |list: &[Value], prompt: bool| template.render_traced(context(list, prompt), true);
-        let after = |id: u32, prompt: bool| template.render_after_loop(id, context(&[], prompt));
-        let roles: Vec<String> = messages.iter().map(role).collect();
-        let locator =
-            LoopLocator::new(&messages, &roles, &full, false, &trace, &render_loops, &traced, &after, &[]).unwrap();
-        let assistants = (0..messages.len()).filter(|&k| roles[k] == "assistant");
-        let text = |ranges: Vec<Range<usize>>| ranges.into_iter().map(|r| &full[r]).collect::<Vec<_>>().join("|");
-        assistants.map(|k| locator.turn(k).map(text)).collect()
-    }
-
-    #[test]
-    fn turns_end_where_the_next_message_starts_as_the_full_conversation_renders_it() {
-        // The last turn closes with another token than the others, and the system message is taken off the loop.
-        let source = "{% if messages[0].role == 'system' %}[{{ messages[0].content }}]{% set loop_messages = messages[1:] %}\
-            {% else %}{% set loop_messages = messages %}{% endif %}\
-            {% for m in loop_messages %}<{{ m.role }}>{{ m.content }}{% if loop.last %}<stop>{% else %}<end>{% endif %}{% endfor %}\
-            {% if add_generation_prompt %}<assistant><think>{% endif %}";
-        let got = loop_turns(
-            source,
-            serde_json::json!([
-                {"role": "system", "content": "s"}, {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"},
-                {"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>r</think>b"},
-            ]),
-        );
-        // The prefilled <think> is the prompt's: the first answer starts after <assistant>, the second after <think>.
-        assert_eq!(got, [Some("a<end>".to_string()), Some("r</think>b<stop>".to_string())]);
-    }
-
-    #[test]
-    fn later_messages_written_into_a_turn_are_left_out() {
-        // Tool results rendered inside the assistant's turn, as Gemma-style templates do.
-        let source = "{% for m in messages %}{% if m.role == 'assistant' %}<model>{{ m.call }}\
-            {% for r in messages[loop.index0 + 1:] %}{% if r.role == 'tool' %}{{ '<result>' + r.content + '</result>' }}{% endif %}{% endfor %}\
-            {{ m.content }}<end>{% elif m.role == 'user' %}<user>{{ m.content }}<end>{% endif %}{% endfor %}\
-            {% if add_generation_prompt %}<model>{% endif %}";
-        let got = loop_turns(
-            source,
-            serde_json::json!([
-                {"role": "user", "content": "q"}, {"role": "assistant", "call": "f()", "content": "done"},
-                {"role": "tool", "content": "42"},
-            ]),
-        );
-        assert_eq!(got, [Some("f()|done<end>".to_string())]);
-    }
-
-    #[test]
-    fn a_template_without_a_loop_over_the_messages_has_no_loop_locator() {
-        let template = ChatTemplate::new(
-            "{% for i in range(messages|length) %}{{ messages[i].content }}{% endfor %}",
-            RenderLimits::default(),
-        )
-        .unwrap();
-        let messages: Vec<Value> =
-            Value::from(Serde(serde_json::json!([{"role": "user", "content": "q"}]))).try_iter().unwrap().collect();
-        let trace =
-            template.render_loops(minijinja::context!(messages => Value::from(messages.clone()))).unwrap().unwrap();
-        assert!(message_loop(&trace, &messages).is_none());
-    }
-
     #[test]
     fn the_longest_part_of_the_prompt_ends_after_a_line_a_tag_or_an_added_token() {
         let tokens = ["<think>".to_string()];
@@ -790,14 +459,6 @@ mod tests {
         assert_eq!(prompt_part_len("<|a|>\n<think>\n", "<|a|>\n<think></think>x", &tokens), Some(13));
         assert_eq!(prompt_part_len("<｜A｜><think>\n", "<｜A｜><thumbs>", &[]), Some("<｜A｜>".len()));
         assert_eq!(prompt_part_len("<x>", "y", &tokens), None);
-    }
-
-    #[test]
-    fn common_subsequence_marks_the_items_in_common() {
-        assert_eq!(
-            common_subsequence(&[1, 9, 2, 3, 8], &[1, 2, 3, 4], |a, b| a == b),
-            [true, false, true, true, false]
-        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ use std::cell::RefCell;
 
 use minijinja::value::Value;
 
+use crate::render::contents;
+
 /// The filter that marks the start of an iteration: `sftmask_loop(loop_id, item)`.
 pub const ITERATION_FILTER: &str = "sftmask_loop";
 /// The filter that marks the end of a loop: `sftmask_loop_end(loop_id)`.
@@ -72,15 +74,28 @@ pub fn record(event: Event) -> String {
     })
 }
 
-/// The output without markers, and each logged event with its position. `None` when a marker is broken, repeated,
-/// or refers to no event (the output held private-use characters of its own, or the template cut a marker).
-pub fn strip(output: &str, events: Vec<Event>) -> Option<(String, Vec<Located>)> {
+/// What [`strip`] finds in an instrumented render.
+pub struct Stripped {
+    pub text: String,
+    pub events: Vec<Located>,
+    /// `(message index, position)` of each content marker ([`crate::render::contents`]), in output order: a
+    /// content printed twice shows twice.
+    pub contents: Vec<(usize, usize)>,
+}
+
+/// The output without markers, each logged event with its position, and the content markers. `None` when a marker
+/// is broken, repeated, or refers to no event (the output held private-use characters of its own, or the template
+/// cut a marker).
+pub fn strip(output: &str, events: Vec<Event>) -> Option<Stripped> {
     let mut text = String::with_capacity(output.len());
     let mut positions: Vec<Option<usize>> = vec![None; events.len()];
+    let mut contents = Vec::new();
     let mut chars = output.chars();
     while let Some(c) = chars.next() {
         let code = c as u32;
-        if (HIGH..HIGH + 0x1000).contains(&code) {
+        if contents::is_marker_char(c) {
+            contents.push((contents::decode(c, chars.next()?)?, text.len()));
+        } else if (HIGH..HIGH + 0x1000).contains(&code) {
             let low = chars.next()? as u32;
             if !(LOW..LOW + 0x1000).contains(&low) {
                 return None;
@@ -102,7 +117,7 @@ pub fn strip(output: &str, events: Vec<Event>) -> Option<(String, Vec<Located>)>
         .zip(positions)
         .filter_map(|(event, position)| Some(Located { event, position: position? }))
         .collect();
-    Some((text, located))
+    Some(Stripped { text, events: located, contents })
 }
 
 /// The template source with every `for` loop instrumented, and for each loop (by id) where its `endfor` tag ends
@@ -281,10 +296,11 @@ mod tests {
         let ((a, b), events) = with_log(|| {
             (record(Event::End { loop_id: 1 }), record(Event::Iteration { loop_id: 2, item: Value::from(3) }))
         });
-        let output = format!("ab{a}c{b}");
-        let (text, located) = strip(&output, events).unwrap();
-        assert_eq!(text, "abc");
-        assert_eq!(located.iter().map(|l| l.position).collect::<Vec<_>>(), [2, 3]);
+        let content = contents::marker(7);
+        let stripped = strip(&format!("ab{a}{content}c{b}{content}"), events).unwrap();
+        assert_eq!(stripped.text, "abc");
+        assert_eq!(stripped.events.iter().map(|l| l.position).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(stripped.contents, [(7, 2), (7, 3)]);
         assert!(strip(&format!("{a}{a}"), vec![Event::End { loop_id: 1 }]).is_none());
         assert!(record(Event::End { loop_id: 0 }).is_empty());
     }

@@ -49,11 +49,13 @@ pub struct ChatTemplate {
     after_loop: Vec<Option<String>>,
 }
 
-/// A render of the instrumented template: the plain text, and where each loop event happened in it.
+/// A render of the instrumented template: the plain text, where each loop event happened in it, and where the
+/// content markers of marked messages ([`crate::render::contents`]) showed: `(message index, position)`.
 #[derive(Debug, Clone)]
 pub struct LoopTrace {
     pub text: String,
     pub events: Vec<Located>,
+    pub contents: Vec<(usize, usize)>,
 }
 
 /// One piece of rendered output and the template source that produced it.
@@ -162,7 +164,7 @@ impl ChatTemplate {
         let template = self.env.get_template(INSTRUMENTED_NAME).map_err(template_error)?;
         let (output, events) = loops::with_log(|| template.render(context));
         let output = output.map_err(template_error)?;
-        Ok(loops::strip(&output, events).map(|(text, events)| LoopTrace { text, events }))
+        Ok(loops::strip(&output, events).map(|s| LoopTrace { text: s.text, events: s.events, contents: s.contents }))
     }
 }
 
