@@ -40,6 +40,9 @@ impl RenderOptions {
     }
 }
 
+/// A trained message's index and the byte ranges of its turn in the render.
+pub type LocatedTurn = (usize, Vec<Range<usize>>);
+
 /// A chat template of the tokenizer (`default`, `tool_use`, ...), with what `sanitize_control_tokens` marks in the
 /// data it renders.
 struct NamedTemplate {
@@ -262,7 +265,7 @@ impl Masker {
         conversation: &Conversation,
         options: &RenderOptions,
         policy: Option<&Policy>,
-    ) -> Result<(String, Vec<(usize, Vec<Range<usize>>)>)> {
+    ) -> Result<(String, Vec<LocatedTurn>)> {
         let policy = policy.unwrap_or(&self.policy);
         let options = options.for_row(conversation);
         let template = self.template_for(conversation.tools.is_some())?;
@@ -298,7 +301,7 @@ impl Masker {
         conversation: &Conversation,
         options: &RenderOptions,
         selected: &[bool],
-    ) -> Result<(String, Vec<(usize, Vec<Range<usize>>)>)> {
+    ) -> Result<(String, Vec<LocatedTurn>)> {
         let full = template.render_traced(self.context(conversation, options), false)?.text;
         let context = |messages: &[Value], prompt: bool| {
             self.context_for(Value::from(messages.to_vec()), conversation, prompt, options)
@@ -321,7 +324,7 @@ impl Masker {
                 TurnLocator::new(messages.clone(), roles, full.clone(), prompt, &text_only, &traced, &self.added_tokens)
             })
         };
-        let mut turns: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
+        let mut turns: Vec<LocatedTurn> = Vec::new();
         let mut previous_end = 0;
         for k in (0..selected.len()).filter(|&k| selected[k]) {
             let context = || format!("message {k} ({})", conversation.roles[k]);

@@ -17,6 +17,9 @@ use crate::python::convert::{prompt_completion, render_options, row, training_po
 use crate::python::errors::to_py_err;
 use crate::render::template::Rendered;
 
+/// `(message index, start, end)`: a range of a located turn, in characters.
+type TurnSpan = (usize, usize, usize);
+
 /// The native masker. Immutable once built, so one instance serves any number of threads.
 #[pyclass(frozen, module = "sftmask._native", name = "Masker")]
 pub struct PyMasker {
@@ -170,7 +173,7 @@ impl PyMasker {
         tools: Option<&Bound<'_, PyAny>>,
         template_kwargs: Option<&Bound<'_, PyDict>>,
         policy: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<(String, Vec<(usize, usize, usize)>)> {
+    ) -> PyResult<(String, Vec<TurnSpan>)> {
         let Row::Chat(conversation) = row(messages, tools)? else {
             return Err(to_py_err(Error::Input("located_turns takes a chat row".into())));
         };
