@@ -3,8 +3,10 @@ tagged training template, in the same run.
 
     python benches/bench_turns.py [--turns 1000] [--repeat 5]
 
-Two conversations: plain user/assistant turns, and an agent trajectory (tools, tool calls and tool results). Needs
-../shared/tokenizers (qwen3, llama3_1) and TRL's template collection (the `trl` package).
+Two conversations: plain user/assistant turns, and an agent trajectory (tools, tool calls and tool results); and
+the trajectory with the tool results trained too (`roles_to_train=("assistant", "tool")`), which the generation tags
+cannot express: located turns on the tagged template itself. Needs ../shared/tokenizers (qwen3, llama3_1) and TRL's
+template collection (the `trl` package).
 """
 
 import argparse
@@ -67,8 +69,13 @@ def main():
         tags = sftmask.Masker.from_pretrained(SHARED / tokenizer, chat_template=str(templates / tagged))
         cases = [(f"{args.turns} turns", plain, {}),
                  (f"agent, {len(trajectory)} messages", trajectory, {"tools": tools})]
-        for name, messages, kwargs in cases:
-            auto = best_time(functools.partial(own.encode, messages, **kwargs), args.repeat)
+        trained_tools = {"tools": tools, "roles_to_train": ("assistant", "tool")}
+        cases = [(name, own, messages, kwargs) for name, messages, kwargs in cases]
+        cases.append((f"agent, {len(trajectory)} messages, tool results trained (tagged template)", tags,
+                      trajectory, trained_tools))
+        for name, masker, messages, kwargs in cases:
+            auto = best_time(functools.partial(masker.encode, messages, **kwargs), args.repeat)
+            kwargs = {"tools": kwargs["tools"]} if "tools" in kwargs else {}
             generation = best_time(functools.partial(tags.encode, messages, mode="generation", **kwargs), args.repeat)
             ratio = auto / generation
             print(f"| {tokenizer} | {name} | {auto * 1e3:.1f} ms | {generation * 1e3:.1f} ms | {ratio:.2f}x |")
