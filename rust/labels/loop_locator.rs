@@ -261,7 +261,9 @@ fn marked_render(
     let first = selected.iter().position(|&s| s).unwrap_or(messages.len());
     let placement = |j: usize, starts: bool| match j {
         j if starts && selected[j] && roles[j] != "assistant" => Placement::Start,
-        j if j > first => Placement::Inside,
+        // An assistant's empty content is left alone: templates test it (`if content`) beside tool calls.
+        j if j > first && roles[j] == "assistant" => Placement::Inside,
+        j if j > first => Placement::InsideOrAfter,
         _ => Placement::None,
     };
     let with_starts: Vec<Placement> = (0..messages.len()).map(|j| placement(j, true)).collect();
@@ -472,6 +474,19 @@ mod tests {
             &["assistant"],
         );
         assert_eq!(got.unwrap(), some(&["f()|42<end>"]));
+    }
+
+    #[test]
+    fn an_empty_later_message_written_into_a_turn_is_left_out_too() {
+        let got = loop_turns(
+            RESULTS_IN_TURN,
+            serde_json::json!([
+                {"role": "user", "content": "q"}, {"role": "assistant", "call": "f()", "content": "done"},
+                {"role": "tool", "content": ""},
+            ]),
+            &["assistant"],
+        );
+        assert_eq!(got.unwrap(), some(&["f()|done<end>"]));
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //!   other tag or prefix tests see the content as it is; in a content of one word, between its middle characters.
 //! - [`Placement::Start`] (where a message's text starts, for turns whose header is template text before it): at
 //!   the first character that is not whitespace, so `strip()` and `trim` leave it where it was.
+//!
+//! A content with no visible text gets a marker after it where the placement says so ([`Placement::InsideOrAfter`]):
+//! the template still writes text for it (an empty tool result's wrapper).
 
 use minijinja::value::{Value, ValueKind};
 
@@ -27,7 +30,13 @@ const MAX_MESSAGES: usize = 1 << 24;
 pub enum Placement {
     /// Not marked.
     None,
+    /// Inside the content's text; a content with no visible text is not marked (an assistant's empty content
+    /// beside tool calls is often tested for truthiness).
     Inside,
+    /// Inside the content's text, or after a content with none: an empty tool result still shows where the template
+    /// wrote it.
+    InsideOrAfter,
+    /// At the start of the content's visible text, or after a content with none.
     Start,
 }
 
@@ -86,10 +95,12 @@ fn mark_content(content: &Value, marker: &str, placement: Placement) -> Option<V
 
 /// `text` with `marker` where `placement` puts it; `None` when the text has no place for one.
 fn marked_text(text: &str, marker: &str, placement: Placement) -> Option<String> {
+    let blank = !text.contains(|c: char| !c.is_whitespace());
     let at = match placement {
         Placement::None => None,
+        Placement::InsideOrAfter | Placement::Start if blank => Some(text.len()),
         Placement::Start => text.find(|c: char| !c.is_whitespace()),
-        Placement::Inside => inside_position(text),
+        Placement::Inside | Placement::InsideOrAfter => inside_position(text),
     }?;
     Some(format!("{}{marker}{}", &text[..at], &text[at..]))
 }
@@ -162,7 +173,9 @@ mod tests {
     #[test]
     fn start_markers_go_after_leading_whitespace() {
         assert_eq!(marked_text("\n 42\n", "|", Placement::Start).unwrap(), "\n |42\n");
-        assert_eq!(marked_text(" \n", "|", Placement::Start), None);
+        assert_eq!(marked_text(" \n", "|", Placement::Start).unwrap(), " \n|");
+        assert_eq!(marked_text("", "|", Placement::InsideOrAfter).unwrap(), "|");
+        assert_eq!(marked_text("a b", "|", Placement::InsideOrAfter).unwrap(), "a |b");
     }
 
     #[test]
