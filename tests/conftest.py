@@ -50,6 +50,33 @@ def trained_texts(masker, encoded: dict) -> list[str]:
     return runs + ([masker.decode(current)] if current else [])
 
 
+def with_generation_tags_qwen3(own: str) -> str:
+    """Qwen3's own chat template with `{% generation %}` tags added around what the model writes (after the
+    `<|im_start|>assistant\n` its generation prompt supplies, through `<|im_end|>\n`), rendering the same text:
+    a reference for located turns on the own template, which renders earlier turns differently (TRL's
+    `qwen3_training` does not: it keeps every turn's `<think>` block)."""
+    header = r"'<|im_start|>' + message.role + '\n'"
+    replacements = [
+        (r"{{- '<|im_start|>' + message.role + '\n<think>\n' + reasoning_content", r"{{- '<think>\n' + reasoning_content", 1),
+        ("{{- " + header + " + content }}", "{{- content }}", 2),
+        (
+            "        {%- if loop.index0 > ns.last_query_index %}",
+            "        {{- " + header + " }}{%- generation %}\n        {%- if loop.index0 > ns.last_query_index %}",
+            1,
+        ),
+        (
+            "        {{- '<|im_end|>\\n' }}\n    {%- elif message.role == \"tool\" %}",
+            "        {{- '<|im_end|>\\n' }}{%- endgeneration %}\n    {%- elif message.role == \"tool\" %}",
+            1,
+        ),
+    ]
+    tagged = own
+    for old, new, count in replacements:
+        assert tagged.count(old) == count, old
+        tagged = tagged.replace(old, new)
+    return tagged
+
+
 def pytest_terminal_summary(terminalreporter):
     if REPORT:
         terminalreporter.section("sftmask reference comparisons")

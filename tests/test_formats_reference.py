@@ -6,13 +6,14 @@ recipe on them, ShareGPT, OpenAI weights and Alpaca. Skips without ../shared."""
 from __future__ import annotations
 
 import json
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import sftmask
-from conftest import REPORT, load_corpus, shared_path
+from conftest import REPORT, ROOT, load_corpus, shared_path, with_generation_tags_qwen3
 from sftmask.cli import main
 
 transformers = pytest.importorskip("transformers")
@@ -123,13 +124,7 @@ def test_openai_weights_leave_a_turn_untrained_and_the_rest_unchanged(setup, tmp
     weighted, expected = [], []
     for row, (ids, labels) in zip(tools + plain, reference_rows(reference, template, tools + plain)):
         assistants = [i for i, m in enumerate(row["messages"]) if m["role"] == "assistant"]
-        runs, start = [], None  # the trained runs of the reference: one per assistant message, in order
-        for k, label in enumerate(labels + [-100]):
-            if label != -100 and start is None:
-                start = k
-            elif label == -100 and start is not None:
-                runs.append((start, k))
-                start = None
+        runs = trained_runs(labels)  # the trained runs of the reference: one per assistant message, in order
         if len(assistants) < 2 or len(runs) != len(assistants):
             continue
         messages = [dict(m) for m in row["messages"]]
@@ -142,6 +137,56 @@ def test_openai_weights_leave_a_turn_untrained_and_the_rest_unchanged(setup, tmp
     prepare(args, write_jsonl(tmp_path / "weighted.jsonl", weighted), tmp_path / "out.parquet")
     assert written(tmp_path / "out.parquet") == expected
     REPORT.append(f"OpenAI weights (first assistant turn weight 0): {len(weighted)}/{len(weighted)} identical")
+
+
+def test_openai_weights_on_qwen3_own_template_where_messages_share_text(setup, tmp_path):
+    """The same weights through `prepare` on Qwen3's own template (located turns), on held-out rows and the same rows
+    mutated so that messages share text (a user answers with the assistant's words, quotes or echoes it): labels equal
+    transformers' assistant mask of the own template with generation tags added, first assistant turn untrained."""
+    reference, _, tools, plain, _, _ = setup
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import family_sweep as fs
+
+    tagged_own = with_generation_tags_qwen3(reference.chat_template)
+    items = [("held-out", i, row) for i, row in enumerate(tools + plain)]
+    mutated = [item[2] for item in fs.mutate_rows(items, kinds=("short_reply", "echo", "quote", "common_reply"))]
+    rows = tools + plain + mutated
+    weighted, expected, from_mutated = [], [], 0
+    for n, (row, (ids, labels)) in enumerate(zip(rows, reference_rows(reference, tagged_own, rows))):
+        assistants = [i for i, m in enumerate(row["messages"]) if m["role"] == "assistant"]
+        runs = trained_runs(labels)
+        if len(assistants) < 2 or len(runs) != len(assistants):
+            continue
+        messages = [{**m, "weight": 1} if m["role"] == "assistant" else m for m in row["messages"]]
+        messages[assistants[0]]["weight"] = 0
+        weighted.append({**row, "messages": messages})
+        from_mutated += n >= len(tools + plain)
+        first = runs[0]
+        expected.append((ids, [-100 if first[0] <= k < first[1] else label for k, label in enumerate(labels)]))
+    assert len(weighted) > 40 and from_mutated > 20
+    tokenizer_dir = shared_path("tokenizers", "qwen3")
+    source = write_jsonl(tmp_path / "weighted.jsonl", weighted)
+    assert main(["prepare", str(source), "-o", str(tmp_path / "out.parquet"), "--tokenizer", str(tokenizer_dir)]) == 0
+    got = written(tmp_path / "out.parquet")
+    assert len(got) == len(expected)
+    differ = [i for i, (a, b) in enumerate(zip(got, expected)) if a != b]
+    assert not differ, [weighted[i]["messages"] for i in differ[:3]]
+    REPORT.append(
+        f"OpenAI weights on Qwen3's own template: {len(weighted)}/{len(weighted)} identical ({from_mutated} of them "
+        "mutated so that messages share text)"
+    )
+
+
+def trained_runs(labels: list[int]) -> list[tuple[int, int]]:
+    """The (start, end) token ranges of consecutive trained labels."""
+    runs, start = [], None
+    for k, label in enumerate(labels + [-100]):
+        if label != -100 and start is None:
+            start = k
+        elif label == -100 and start is not None:
+            runs.append((start, k))
+            start = None
+    return runs
 
 
 def test_a_file_with_no_conversation_fails(setup, tmp_path):
