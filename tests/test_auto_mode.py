@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import sftmask
-from conftest import REPORT, shared_path, trained_texts
+from conftest import REPORT, ROOT, shared_path, trained_texts, with_generation_tags_qwen3
 
 OWN_VS_TAGGED = {"qwen3": "qwen3_training.jinja", "llama3_1": "llama3_training.jinja"}
 _cache: dict = {}
@@ -33,7 +35,9 @@ def test_auto_mode_on_own_template_equals_generation_tags_where_renders_agree(co
     own, tagged = masker(name), masker(name, OWN_VS_TAGGED[name])
     assert not own.has_generation_tags and tagged.has_generation_tags
     equal_render, identical, mismatches = 0, 0, []
-    for file, line, row in corpus:
+    # The corpus, and some of its rows mutated so that messages share text ("yes" after "Say yes or no.").
+    rows = [(file, line, row) for file, line, row, _ in mutated_rows(corpus, per_kind=300)]
+    for file, line, row in corpus + rows:
         try:
             if own.render(row) != tagged.render(row):
                 continue
@@ -47,10 +51,46 @@ def test_auto_mode_on_own_template_equals_generation_tags_where_renders_agree(co
             mismatches.append((file, line))
     REPORT.append(
         f"auto mode, {name} own template vs {OWN_VS_TAGGED[name]}: {identical}/{equal_render} equal-render "
-        f"conversations identical (of {len(corpus)})"
+        f"conversations identical (of {len(corpus)} and {len(rows)} mutated)"
     )
     assert equal_render > len(corpus) // 2
     assert not mismatches, mismatches[:10]
+
+
+@pytest.mark.slow
+def test_qwen3_own_template_equals_its_own_generation_tags_where_messages_share_text(corpus):
+    """Qwen3's own template renders earlier turns differently (no reasoning), so TRL's `qwen3_training` renders
+    multi-turn rows differently; the own template with tags added renders every row alike. Auto mode equals its tags
+    on the corpus and on the corpus mutated so that messages share text (a user answers "yes" to "Say yes or no.")."""
+    own = masker("qwen3")
+    tokenizer_dir = shared_path("tokenizers", "qwen3")
+    tagged = sftmask.Masker.from_pretrained(tokenizer_dir, chat_template=with_generation_tags_qwen3(own_template()))
+    rows = [(file, line, row, "natural") for file, line, row in corpus] + mutated_rows(corpus, per_kind=1000)
+    mismatches = []
+    for file, line, row, kind in rows:
+        expected, got = tagged.encode(row, mode="generation"), own.encode(row)
+        if got["input_ids"].tolist() != expected["input_ids"].tolist() or (got["labels"] != expected["labels"]).any():
+            mismatches.append((file, line, kind))
+    REPORT.append(
+        f"auto mode, qwen3 own template vs the same with generation tags: {len(rows) - len(mismatches)}/{len(rows)} "
+        f"identical ({len(rows) - len(corpus)} mutated so that messages share text)"
+    )
+    assert not mismatches, mismatches[:10]
+
+
+def mutated_rows(corpus, per_kind: int) -> list[tuple[str, int, dict, str]]:
+    """Rows of the corpus mutated so that messages share text (`scripts/family_sweep.py`, `mutate_rows`)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import family_sweep
+
+    return family_sweep.mutate_rows(corpus, per_kind=per_kind)
+
+
+def own_template() -> str:
+    import json
+
+    config = json.loads(shared_path("tokenizers", "qwen3", "tokenizer_config.json").read_text(encoding="utf-8"))
+    return config["chat_template"]
 
 
 TAGGED_TEMPLATES = [("qwen3", "qwen3_training.jinja"), ("llama3_1", "llama3_training.jinja"), ("llama3_1", "phi3_training.jinja")]
