@@ -386,17 +386,9 @@ fn common_subsequence<A, B>(a: &[A], b: &[B], same: impl Fn(&A, &B) -> bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::fixtures::{role, DROPS_REASONING};
     use crate::render::template::{ChatTemplate, RenderLimits};
     use minijinja::value::Serde;
-
-    fn role(message: &Value) -> String {
-        message.get_attr("role").ok().and_then(|r| r.as_str().map(String::from)).unwrap_or_default()
-    }
-
-    /// Qwen3's way of rendering reasoning: only for assistant turns after the last user message.
-    const DROPS_REASONING: &str = "{%- set ns = namespace(last=-1) %}{%- for m in messages %}{%- if m.role == 'user' %}{%- set ns.last = loop.index0 %}{%- endif %}{%- endfor %}\
-        {%- for m in messages %}{%- if m.role == 'assistant' %}{%- if loop.index0 > ns.last %}{{- '<a>\\n<think>' + (m.reasoning or '') + '</think>' + m.content }}{%- else %}{{- '<a>\\n' + m.content }}{%- endif %}{{- '<end>\\n' }}\
-        {%- else %}{{- '<' + m.role + '>\\n' + m.content + '<end>\\n' }}{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- '<a>\\n' }}{%- endif %}";
 
     /// Tool results rendered inside the assistant's turn, as Gemma-style templates do.
     const RESULTS_IN_TURN: &str = "{% for m in messages %}{% if m.role == 'assistant' %}<model>{{ m.call }}\

@@ -4,6 +4,8 @@
 pub mod align;
 pub mod encoded;
 pub mod eot;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod loop_locator;
 pub mod spans;
 pub mod turns;
