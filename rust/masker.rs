@@ -111,6 +111,14 @@ impl Masker {
         self.templates.iter().map(|t| t.name.as_str()).collect()
     }
 
+    /// The variables any of the templates reads without setting them, sorted.
+    pub fn template_variables(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.templates.iter().flat_map(|t| t.template.variables()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The template transformers' `get_chat_template` would pick: `tool_use` when there are tools and such a
     /// template exists, otherwise `default`.
     pub fn template_for(&self, has_tools: bool) -> Result<&ChatTemplate> {

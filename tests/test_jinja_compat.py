@@ -52,6 +52,8 @@ def reference():
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
+# The same variables go to every template, whether it reads them or not: that is what the warning is for.
+@pytest.mark.filterwarnings("ignore::sftmask.IgnoredKeywordWarning")
 def test_template_features_render_like_transformers(reference, name):
     template = TEMPLATES[name]
     kwargs = {"enable_thinking": False, "custom": {"a": [1, 2]}}

@@ -4,6 +4,7 @@ ChatML template that has no generation tags (so turns are located). They run any
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pyarrow as pa
@@ -108,6 +109,38 @@ def test_bad_policy_options_are_errors(masker):
         sftmask.Masker.from_pretrained(DEMO_DIR, mode="magic")
     with pytest.raises(TypeError, match="colour"):
         sftmask.Masker.from_strings((DEMO_DIR / "tokenizer.json").read_text(encoding="utf-8"), colour="blue")
+
+
+def test_a_keyword_the_template_does_not_read_is_never_ignored_silently():
+    """A typo of a policy option raises; any other name the template does not read warns once per masker and name,
+    naming the nearest option; a variable the template reads (`enable_thinking` in Qwen3's) is taken silently."""
+    masker = sftmask.Masker.from_pretrained(DEMO_DIR, chat_template=CHATML + "{{ '' if custom is defined }}")
+    for call in (masker.encode, masker.encode_batch, masker.render):
+        with pytest.raises(sftmask.InputError, match="did you mean 'train_last_turn_only'"):
+            call(CHAT, train_last_turns_only=True)
+    with pytest.raises(sftmask.InputError, match="did you mean 'max_length'"):
+        masker.encode(CHAT, max_lenght=10)
+    with pytest.warns(sftmask.IgnoredKeywordWarning, match="'history' is neither.*nearest policy option is") as caught:
+        masker.encode_batch([{"messages": CHAT}], history="per_turn")
+    assert caught[0].filename == __file__  # it points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        masker.encode(CHAT, history="per_turn")  # warned once already for this masker
+        masker.encode(CHAT, custom="x")  # the template reads it
+    with pytest.warns(sftmask.IgnoredKeywordWarning):
+        sftmask.Masker.from_pretrained(DEMO_DIR, chat_template=CHATML).encode(CHAT, history="per_turn")
+
+
+def test_template_vars_of_the_command_line_are_checked_the_same_way(tmp_path, capsys):
+    from sftmask.cli import main
+
+    source = tmp_path / "rows.jsonl"
+    source.write_text(json.dumps({"messages": CHAT}) + "\n", encoding="utf-8")
+    args = ["prepare", str(source), "-o", str(tmp_path / "out.parquet"), "--tokenizer", str(DEMO_DIR)]
+    assert main([*args, "--template-var", "train_last_turns_only=true"]) != 0
+    assert "did you mean 'train_last_turn_only'" in capsys.readouterr().err
+    with pytest.warns(sftmask.IgnoredKeywordWarning, match="'unheard_of'"):
+        assert main([*args, "--template-var", "unheard_of=1"]) == 0
 
 
 def test_the_python_policy_and_the_cores_agree_on_defaults_and_checks():

@@ -7,7 +7,7 @@ from sftmask.constants import IGNORE_INDEX
 from sftmask.doctor import CheckReport, Finding, check
 from sftmask.masker import Masker
 from sftmask.packing import PackReport, pack
-from sftmask.policy import Policy
+from sftmask.policy import IgnoredKeywordWarning, Policy
 from sftmask.report import BatchReport, RowError
 
 #: A small ChatML tokenizer and sample conversations shipped with the package (made by scripts/make_demo.py).
@@ -19,6 +19,7 @@ __all__ = [
     "DEMO_DIR",
     "IGNORE_INDEX",
     "ConfigError",
+    "IgnoredKeywordWarning",
     "Finding",
     "InputError",
     "Masker",

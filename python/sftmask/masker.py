@@ -13,7 +13,7 @@ import pyarrow as pa
 from sftmask import _native
 from sftmask._native import ConfigError
 from sftmask.constants import Dtype, Format, OnError
-from sftmask.policy import Policy, split_options
+from sftmask.policy import Policy, check_template_kwargs, split_options
 from sftmask.sources import JsonLines
 
 # Files a tokenizer directory needs; the hub download fetches only these.
@@ -118,6 +118,9 @@ class Masker:
         self.name_or_path = name_or_path
         self.dtype = dtype
         self.policy = policy
+        # Keyword names already warned about as neither policy options nor variables the template reads.
+        self._ignored_keywords: set[str] = set()
+        self._template_variables = frozenset(native.template_variables())
 
     @classmethod
     def from_pretrained(
@@ -185,6 +188,7 @@ class Masker:
         `messages` is a list of messages or a dataset row in any format `encode_batch` recognises. Extra keyword
         arguments (`enable_thinking=False`, ...) become template variables.
         """
+        self._check_template_kwargs(template_kwargs)
         return self._native.render(messages, tools, add_generation_prompt, template_kwargs)
 
     def render_with_spans(
@@ -195,6 +199,7 @@ class Masker:
         **template_kwargs: Any,
     ) -> tuple[str, list[tuple[int, int]]]:
         """The rendered text and the `(start, end)` character spans produced inside `{% generation %}` blocks."""
+        self._check_template_kwargs(template_kwargs)
         return self._native.render_spans(messages, tools, False, template_kwargs)
 
     def located_turns(
@@ -211,6 +216,7 @@ class Masker:
         `encode`; the other keyword arguments become template variables.
         """
         policy = split_options(options) or None
+        self._check_template_kwargs(options)
         return self._native.located_turns(messages, tools, options, policy)
 
     def encode(
@@ -241,6 +247,7 @@ class Masker:
         """
         # The call's policy options: the core applies them over the masker's policy and checks them.
         policy = split_options(template_kwargs) or None
+        self._check_template_kwargs(template_kwargs)
         if completion is None:
             if prompt is not None:
                 raise TypeError("prompt= needs completion=")
@@ -311,6 +318,7 @@ class Masker:
             raise ValueError(f"threads must be at least 1, got {threads}")
         # The call's policy options: the core applies them over the masker's policy and checks them.
         policy = split_options(template_kwargs) or None
+        self._check_template_kwargs(template_kwargs)
         rows = read_options(
             format=format, role_map=role_map, keep_nulls=keep_nulls, messages_column=messages_column,
             tools_column=tools_column, prompt_column=prompt_column, completion_column=completion_column,
@@ -336,6 +344,10 @@ class Masker:
         from sftmask.doctor import check
 
         return check(self, data, **options)
+
+    def _check_template_kwargs(self, template_kwargs: Mapping[str, Any]) -> None:
+        """A call's template variables: a typo of a policy option raises, a name the template never reads warns."""
+        check_template_kwargs(template_kwargs, self._template_variables, self._ignored_keywords)
 
     def __reduce__(self):
         return (_restore, (self._source, self.name_or_path, self.dtype, self.policy))

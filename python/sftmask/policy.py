@@ -8,7 +8,10 @@ Rust definition) checks every value, so that a new option is added in those two 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -89,3 +92,42 @@ def split_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Removes the policy options from `kwargs` (a call's keyword arguments) and returns them."""
     names = Policy.option_names()
     return {name: kwargs.pop(name) for name in list(kwargs) if name in names}
+
+
+class IgnoredKeywordWarning(UserWarning):
+    """A keyword argument that is neither a policy option nor a variable the chat template reads: it changes nothing."""
+
+
+def check_template_kwargs(names: Iterable[str], template_variables: frozenset[str], warned: set[str]) -> None:
+    """Keyword arguments left after the policy options are template variables, and are never ignored silently: a
+    name one edit away from a policy option's (`train_last_turns_only`) is a typo, an `InputError`; a name the
+    template does not read (an option of another sftmask version, a variable of another template) warns once per
+    name and masker (`warned` holds the names already warned about)."""
+    options = sorted(Policy.option_names())
+    for name in names:
+        if name in template_variables or name in warned:
+            continue
+        typo = next((option for option in options if _one_edit_apart(name, option)), None)
+        if typo is not None:
+            raise _native.InputError(f"unknown option {name!r}: did you mean {typo!r}?")
+        warned.add(name)
+        nearest = difflib.get_close_matches(name, options, n=1, cutoff=0.0)[0]
+        warnings.warn(
+            f"{name!r} is neither a policy option nor a variable the chat template reads: it changes nothing "
+            f"(the nearest policy option is {nearest!r})",
+            IgnoredKeywordWarning,
+            stacklevel=4,  # the caller of the Masker method
+        )
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether one insertion, deletion, substitution or swap of neighbouring characters turns `a` into `b`."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), len(a))
+    if len(a) < len(b):
+        return a[i:] == b[i + 1 :]
+    swapped = i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+    return a[i + 1 :] == b[i + 1 :] or swapped

@@ -101,6 +101,11 @@ impl PyMasker {
         self.inner.template_names().into_iter().map(String::from).collect()
     }
 
+    /// The variables the chat templates read without setting them (`messages`, `enable_thinking`, ...), sorted.
+    fn template_variables(&self) -> Vec<String> {
+        self.inner.template_variables()
+    }
+
     /// Token ids of a text, as the chat template's output is tokenized (no special tokens added). With
     /// `full_pipeline=True` the `tokenizers` pipeline is used even where sftmask's faster path applies.
     #[pyo3(signature = (text, full_pipeline=false))]

@@ -121,6 +121,12 @@ impl ChatTemplate {
         self.has_generation_tags
     }
 
+    /// The variables the template reads without setting them: what a caller can pass it.
+    pub fn variables(&self) -> Vec<String> {
+        let template = self.env.get_template(TEMPLATE_NAME);
+        template.map(|t| t.undeclared_variables(false).into_iter().collect()).unwrap_or_default()
+    }
+
     /// Renders with `context` as the template's variables.
     pub fn render(&self, context: Value) -> Result<Rendered> {
         let template = self.env.get_template(TEMPLATE_NAME).map_err(template_error)?;
