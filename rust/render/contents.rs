@@ -21,8 +21,8 @@ use minijinja::value::{Value, ValueKind};
 use crate::values::map_value;
 
 /// The halves of a marker: 12 bits each of the message index, in private-use ranges apart from the loop markers.
-pub const HIGH: u32 = 0xF6000;
-pub const LOW: u32 = 0xF7000;
+const HIGH: u32 = 0xF6000;
+const LOW: u32 = 0xF7000;
 const MAX_MESSAGES: usize = 1 << 24;
 
 /// Where a message's marker goes in its content.
