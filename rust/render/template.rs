@@ -121,10 +121,12 @@ impl ChatTemplate {
         self.has_generation_tags
     }
 
-    /// The variables the template reads without setting them: what a caller can pass it.
+    /// The variables the template reads without setting them, the environment's functions (`namespace`, `range`,
+    /// ...) aside: what a caller can pass it.
     pub fn variables(&self) -> Vec<String> {
-        let template = self.env.get_template(TEMPLATE_NAME);
-        template.map(|t| t.undeclared_variables(false).into_iter().collect()).unwrap_or_default()
+        let Ok(template) = self.env.get_template(TEMPLATE_NAME) else { return Vec::new() };
+        let globals: Vec<&str> = self.env.globals().map(|(name, _)| name).collect();
+        template.undeclared_variables(false).into_iter().filter(|name| !globals.contains(&name.as_str())).collect()
     }
 
     /// Renders with `context` as the template's variables.
