@@ -55,8 +55,9 @@ pub struct LoopLocator<'a> {
     /// Where each message's iteration of the message loop starts in R, for the messages it iterates over.
     starts: Vec<Option<usize>>,
     loop_end: usize,
-    /// Where each message's content marker showed in R, in order; `None` when no marked render rendered R.
-    contents: Option<Vec<Vec<usize>>>,
+    /// Where content markers showed in R, as `(position, message index)` in order of position; `None` when no
+    /// marked render rendered R.
+    contents: Option<Vec<(usize, usize)>>,
     /// Where each message's marker was put.
     placements: Vec<Placement>,
     renders: Renders<'a>,
@@ -87,15 +88,8 @@ impl<'a> LoopLocator<'a> {
         let Some((loop_id, starts, loop_end)) = message_loop(&marked.trace, &marked.messages) else {
             return Ok(None);
         };
-        let contents = marked.provenance.then(|| {
-            let mut contents = vec![Vec::new(); messages.len()];
-            for &(message, position) in &marked.trace.contents {
-                if let Some(positions) = contents.get_mut(message) {
-                    positions.push(position);
-                }
-            }
-            contents
-        });
+        // The markers come in output order, so by position.
+        let contents = marked.provenance.then(|| marked.trace.contents.iter().map(|&(m, p)| (p, m)).collect());
         let placements = marked.placements;
         // What follows the loop, rendered alone, must be what R has after it before it stands for every probe.
         let constant_prompt = match (renders.after_loop)(loop_id, full_has_prompt) {
@@ -133,15 +127,14 @@ impl<'a> LoopLocator<'a> {
             segment.start + prompt_part_len(&prompt, &self.full[segment.clone()], self.added_tokens).unwrap_or(0)
         } else {
             // Other roles have no generation prompt: their header is the template's text before their content.
-            let first = contents[k].iter().find(|&&p| segment.contains(&p));
+            let first = markers_in(contents, segment.clone()).find(|&(_, m)| m == k);
             match (self.placements[k], first) {
-                (Placement::Start, Some(&start)) => start,
+                (Placement::Start, Some((start, _))) => start,
                 _ => return Ok(None),
             }
         };
         let turn = start..segment.end;
-        let later: Vec<usize> =
-            contents[k + 1..].iter().flatten().copied().filter(|&p| turn.start <= p && p < turn.end).collect();
+        let later: Vec<usize> = markers_in(contents, turn.clone()).filter(|&(_, m)| m > k).map(|(p, _)| p).collect();
         if later.is_empty() {
             return Ok(Some(vec![turn]));
         }
@@ -233,6 +226,12 @@ impl<'a> LoopLocator<'a> {
         }
         None
     }
+}
+
+/// The markers of `contents` (by position) that lie in `range`.
+fn markers_in(contents: &[(usize, usize)], range: Range<usize>) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let from = contents.partition_point(|&(p, _)| p < range.start);
+    contents[from..].iter().copied().take_while(move |&(p, _)| p < range.end)
 }
 
 /// The instrumented render of R with content markers ([`marked_render`]).
