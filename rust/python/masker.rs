@@ -20,6 +20,20 @@ use crate::render::template::Rendered;
 /// `(message index, start, end)`: a range of a located turn, in characters.
 type TurnSpan = (usize, usize, usize);
 
+/// Character offsets of byte offsets of `text` (Python indexes strings by character): offsets given in increasing
+/// order take one walk through the text for all of them.
+fn char_indexer(text: &str) -> impl FnMut(usize) -> usize + '_ {
+    let (mut byte, mut chars) = (0, 0);
+    move |to: usize| {
+        if to < byte {
+            (byte, chars) = (0, 0);
+        }
+        chars += text[byte..to].chars().count();
+        byte = to;
+        chars
+    }
+}
+
 /// The native masker. Immutable once built, so one instance serves any number of threads.
 #[pyclass(frozen, module = "sftmask._native", name = "Masker")]
 pub struct PyMasker {
@@ -162,9 +176,10 @@ impl PyMasker {
         template_kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<(String, Vec<(usize, usize)>)> {
         let rendered = self.rendered(py, messages, tools, add_generation_prompt, template_kwargs)?;
-        // Python indexes strings by character, not byte.
-        let char_index = |byte: usize| rendered.text[..byte].chars().count();
-        let spans = rendered.generation_spans.iter().map(|s| (char_index(s.start), char_index(s.end))).collect();
+        let spans = {
+            let mut char_index = char_indexer(&rendered.text);
+            rendered.generation_spans.iter().map(|s| (char_index(s.start), char_index(s.end))).collect()
+        };
         Ok((rendered.text, spans))
     }
 
@@ -188,9 +203,11 @@ impl PyMasker {
         let (text, turns) = py
             .detach(|| no_panic(|| masker.located_turns(&conversation, &options, policy.as_ref())))
             .map_err(to_py_err)?;
-        let char_index = |byte: usize| text[..byte].chars().count();
-        let ranges = turns.iter().flat_map(|(k, ranges)| ranges.iter().map(move |r| (*k, r.clone())));
-        let spans = ranges.map(|(k, r)| (k, char_index(r.start), char_index(r.end))).collect();
+        let spans = {
+            let mut char_index = char_indexer(&text);
+            let ranges = turns.iter().flat_map(|(k, ranges)| ranges.iter().map(move |r| (*k, r.clone())));
+            ranges.map(|(k, r)| (k, char_index(r.start), char_index(r.end))).collect()
+        };
         Ok((text, spans))
     }
 
