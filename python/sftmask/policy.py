@@ -103,10 +103,11 @@ def check_template_kwargs(names: Iterable[str], template_variables: frozenset[st
     name one edit away from a policy option's (`train_last_turns_only`) is a typo, an `InputError`; a name the
     template does not read (an option of another sftmask version, a variable of another template) warns once per
     name and masker (`warned` holds the names already warned about)."""
+    unread = [name for name in names if name not in template_variables and name not in warned]
+    if not unread:  # the usual call: nothing to look up
+        return
     options = sorted(Policy.option_names())
-    for name in names:
-        if name in template_variables or name in warned:
-            continue
+    for name in unread:
         typo = next((option for option in options if _one_edit_apart(name, option)), None)
         if typo is not None:
             raise _native.InputError(f"unknown option {name!r}: did you mean {typo!r}?")

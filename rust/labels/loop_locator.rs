@@ -55,8 +55,8 @@ pub struct LoopLocator<'a> {
     /// Where each message's iteration of the message loop starts in R, for the messages it iterates over.
     starts: Vec<Option<usize>>,
     loop_end: usize,
-    /// Where content markers showed in R, as `(position, message index)` in order of position; `None` when no
-    /// marked render rendered R.
+    /// Where content markers showed in R, as `(message index, position)` in output order ([`LoopTrace::contents`]);
+    /// `None` when no marked render rendered R.
     contents: Option<Vec<(usize, usize)>>,
     /// Where each message's marker was put.
     placements: Vec<Placement>,
@@ -88,8 +88,7 @@ impl<'a> LoopLocator<'a> {
         let Some((loop_id, starts, loop_end)) = message_loop(&marked.trace, &marked.messages) else {
             return Ok(None);
         };
-        // The markers come in output order, so by position.
-        let contents = marked.provenance.then(|| marked.trace.contents.iter().map(|&(m, p)| (p, m)).collect());
+        let contents = marked.provenance.then_some(marked.trace.contents);
         let placements = marked.placements;
         // What follows the loop, rendered alone, must be what R has after it before it stands for every probe.
         let constant_prompt = match (renders.after_loop)(loop_id, full_has_prompt) {
@@ -127,14 +126,14 @@ impl<'a> LoopLocator<'a> {
             segment.start + prompt_part_len(&prompt, &self.full[segment.clone()], self.added_tokens).unwrap_or(0)
         } else {
             // Other roles have no generation prompt: their header is the template's text before their content.
-            let first = markers_in(contents, segment.clone()).find(|&(_, m)| m == k);
+            let first = markers_in(contents, segment.clone()).find(|&(m, _)| m == k);
             match (self.placements[k], first) {
-                (Placement::Start, Some((start, _))) => start,
+                (Placement::Start, Some((_, start))) => start,
                 _ => return Ok(None),
             }
         };
         let turn = start..segment.end;
-        let later: Vec<usize> = markers_in(contents, turn.clone()).filter(|&(_, m)| m > k).map(|(p, _)| p).collect();
+        let later: Vec<usize> = markers_in(contents, turn.clone()).filter(|&(m, _)| m > k).map(|(_, p)| p).collect();
         if later.is_empty() {
             return Ok(Some(vec![turn]));
         }
@@ -228,10 +227,10 @@ impl<'a> LoopLocator<'a> {
     }
 }
 
-/// The markers of `contents` (by position) that lie in `range`.
+/// The `(message index, position)` markers of `contents` (in output order, so by position) that lie in `range`.
 fn markers_in(contents: &[(usize, usize)], range: Range<usize>) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let from = contents.partition_point(|&(p, _)| p < range.start);
-    contents[from..].iter().copied().take_while(move |&(p, _)| p < range.end)
+    let from = contents.partition_point(|&(_, p)| p < range.start);
+    contents[from..].iter().copied().take_while(move |&(_, p)| p < range.end)
 }
 
 /// The instrumented render of R with content markers ([`marked_render`]).

@@ -9,7 +9,7 @@ use pyo3::types::PyDict;
 
 use crate::config::TokenizerFiles;
 use crate::error::{catch_panic as no_panic, Error};
-use crate::input::conversation::Row;
+use crate::input::conversation::{Conversation, Row};
 use crate::labels::Encoded;
 use crate::masker::Masker;
 use crate::policy::Policy;
@@ -19,6 +19,18 @@ use crate::render::template::Rendered;
 
 /// `(message index, start, end)`: a range of a located turn, in characters.
 type TurnSpan = (usize, usize, usize);
+
+/// A row given as Python objects that must be a chat: a prompt-completion row of two strings has no render.
+fn chat_row(messages: &Bound<'_, PyAny>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<Conversation> {
+    match row(messages, tools)? {
+        Row::Chat(conversation) => Ok(conversation),
+        Row::Plain(_) => Err(to_py_err(Error::Input(
+            "a prompt-completion row of two strings is plain text, encoded without the chat template: it has no \
+             render"
+                .into(),
+        ))),
+    }
+}
 
 /// Character offsets of byte offsets of `text` (Python indexes strings by character): offsets given in increasing
 /// order take one walk through the text for all of them.
@@ -54,13 +66,7 @@ impl PyMasker {
         add_generation_prompt: bool,
         template_kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Rendered> {
-        let Row::Chat(conversation) = row(messages, tools)? else {
-            return Err(to_py_err(Error::Input(
-                "a prompt-completion row of two strings is plain text, encoded without the chat template: it has \
-                 no render"
-                    .into(),
-            )));
-        };
+        let conversation = chat_row(messages, tools)?;
         let options = render_options(add_generation_prompt, template_kwargs)?;
         let masker = &self.inner;
         py.detach(|| no_panic(|| masker.render(&conversation, &options))).map_err(to_py_err)
@@ -194,9 +200,7 @@ impl PyMasker {
         template_kwargs: Option<&Bound<'_, PyDict>>,
         policy: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<(String, Vec<TurnSpan>)> {
-        let Row::Chat(conversation) = row(messages, tools)? else {
-            return Err(to_py_err(Error::Input("located_turns takes a chat row".into())));
-        };
+        let conversation = chat_row(messages, tools)?;
         let options = render_options(false, template_kwargs)?;
         let policy = policy.map(|policy| training_policy(self.inner.policy(), Some(policy))).transpose()?;
         let masker = &self.inner;
