@@ -15,7 +15,7 @@ use crate::labels::eot::without_end_of_turn;
 use crate::labels::loop_locator::{LoopLocator, Renders};
 use crate::labels::spans::{labels, trained_tokens};
 use crate::labels::turns::TurnLocator;
-use crate::policy::{assistant_messages, EndOfTurn, Mode, Policy};
+use crate::policy::{assistant_messages, EndOfTurn, History, Mode, Policy};
 use crate::render::template::{ChatTemplate, RenderLimits, Rendered};
 use crate::tokenize::sanitize::Sanitizer;
 use crate::tokenize::{TextTokenizer, Tokens};
@@ -42,6 +42,36 @@ impl RenderOptions {
 
 /// A trained message's index and the byte ranges of its turn in the render.
 pub type LocatedTurn = (usize, Vec<Range<usize>>);
+
+/// A row's encodings under the policy's `history`.
+#[derive(Debug)]
+pub struct Expansion {
+    /// The rows written: one as rendered (message None), or one per trained message, with that message's index.
+    pub rows: Vec<(Option<usize>, Encoded)>,
+    /// Tokens of the row rendered once: what `history="as_rendered"` writes.
+    pub tokens_as_rendered: usize,
+    /// Trained text the rows written leave out.
+    pub lost: Lost,
+}
+
+impl Expansion {
+    fn as_rendered(encoded: Encoded, lost: Lost) -> Expansion {
+        Expansion { tokens_as_rendered: encoded.input_ids.len(), rows: vec![(None, encoded)], lost }
+    }
+}
+
+/// Trained messages whose text (reasoning or content) a render leaves out, and the tokens their own last-turn
+/// render would train beyond it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Lost {
+    pub messages: usize,
+    pub tokens: usize,
+}
+
+/// A selection of `len` messages with only message `k`.
+fn only(k: usize, len: usize) -> Vec<bool> {
+    (0..len).map(|i| i == k).collect()
+}
 
 /// A chat template of the tokenizer (`default`, `tool_use`, ...), with what `sanitize_control_tokens` marks in the
 /// data it renders.
@@ -173,41 +203,127 @@ impl Masker {
 
     /// Renders, tokenizes and labels one row under `policy` (the masker's when None): the trained text is what
     /// the template's `{% generation %}` blocks mark or, per the policy's mode, each trained message's turn. A chat
-    /// row's own template variables go over those of `options`.
+    /// row's own template variables go over those of `options`. One row as rendered, whatever `history` says.
     pub fn encode(&self, row: &Row, options: &RenderOptions, policy: Option<&Policy>) -> Result<Encoded> {
         let policy = policy.unwrap_or(&self.policy);
-        let (text, mut spans, tokens) =
-            match row {
-                Row::Plain(_) if policy.sanitize_control_tokens => return Err(Error::Input(
-                    "sanitize_control_tokens applies to chat rows; plain-text prompt-completion rows are tokenized \
-                     as the tokenizer does by default"
-                        .into(),
-                )),
-                Row::Plain(plain) => {
-                    let (text, spans) = self.plain_text(plain, policy);
-                    let tokens = self.tokenizer.encode_plain(&text)?;
-                    (text, spans, tokens)
-                }
-                Row::Chat(conversation) => {
-                    let options = options.for_row(conversation);
-                    let (text, spans, tokens) = if policy.sanitize_control_tokens {
-                        self.sanitized_chat_spans(conversation, &options, policy)?
-                    } else {
-                        let (text, spans) = self.chat_spans(conversation, &options, policy)?;
-                        let tokens = self.tokenizer.encode(&text)?;
-                        (text, spans, tokens)
-                    };
-                    conversation.check_roles_rendered(&text)?;
-                    (text, spans, tokens)
-                }
-            };
+        match row {
+            Row::Plain(_) if policy.sanitize_control_tokens => Err(Error::Input(
+                "sanitize_control_tokens applies to chat rows; plain-text prompt-completion rows are tokenized as \
+                 the tokenizer does by default"
+                    .into(),
+            )),
+            Row::Plain(plain) => {
+                let (text, spans) = self.plain_text(plain, policy);
+                let tokens = self.tokenizer.encode_plain(&text)?;
+                self.labelled(&text, spans, tokens, policy)
+            }
+            Row::Chat(conversation) => {
+                let options = options.for_row(conversation);
+                self.encode_chat(conversation, &options, policy, &policy.select(conversation)?)
+            }
+        }
+    }
+
+    /// Encodes one row as the policy's `history` says: the row as rendered, or one row per trained turn.
+    pub fn encode_history(&self, row: &Row, options: &RenderOptions, policy: Option<&Policy>) -> Result<Expansion> {
+        let policy = policy.unwrap_or(&self.policy);
+        let Row::Chat(conversation) = row else {
+            return Ok(Expansion::as_rendered(self.encode(row, options, Some(policy))?, Lost::default()));
+        };
+        let options = options.for_row(conversation);
+        let selected = policy.select(conversation)?;
+        let full = self.encode_chat(conversation, &options, policy, &selected)?;
+        let lost = match policy.history {
+            History::PerTurn => None,
+            History::AsRendered | History::Auto => Some(self.left_out(conversation, &options, &selected)?),
+        };
+        match lost {
+            Some(lost) if policy.history == History::AsRendered || lost.messages == 0 => {
+                Ok(Expansion::as_rendered(full, lost))
+            }
+            _ => {
+                let tokens_as_rendered = full.input_ids.len();
+                let rows = (0..selected.len())
+                    .filter(|&k| selected[k])
+                    .map(|k| {
+                        let prefix = conversation.prefix(k + 1);
+                        let encoded = self.encode_chat(&prefix, &options, policy, &only(k, k + 1));
+                        Ok((Some(k), encoded.map_err(|e| e.context(format_args!("the row of message {k}")))?))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Expansion { rows, tokens_as_rendered, lost: Lost::default() })
+            }
+        }
+    }
+
+    /// The trained text the full render of `conversation` leaves out: for each selected message that carries
+    /// reasoning and is not the last, the tokens its own last-turn render trains beyond those its turn in the full
+    /// render trains (both located as `mode="turns"` locates them, end-of-turn tokens included).
+    fn left_out(&self, conversation: &Conversation, options: &RenderOptions, selected: &[bool]) -> Result<Lost> {
+        let checked: Vec<bool> = (0..selected.len())
+            .map(|k| selected[k] && k + 1 < selected.len() && conversation.carries_reasoning(k))
+            .collect();
+        let mut lost = Lost::default();
+        if !checked.contains(&true) {
+            return Ok(lost); // the usual row: nothing a template drops from history
+        }
+        let in_full = self.turn_tokens(conversation, options, &checked)?;
+        for (k, rendered) in in_full {
+            let own = self.turn_tokens(&conversation.prefix(k + 1), options, &only(k, k + 1))?;
+            let own = own.first().map_or(0, |&(_, tokens)| tokens);
+            if own > rendered {
+                lost.messages += 1;
+                lost.tokens += own - rendered;
+            }
+        }
+        Ok(lost)
+    }
+
+    /// Each selected message's index and the number of tokens of its located turn in the render of `conversation`.
+    fn turn_tokens(
+        &self,
+        conversation: &Conversation,
+        options: &RenderOptions,
+        selected: &[bool],
+    ) -> Result<Vec<(usize, usize)>> {
+        let template = self.template_for(conversation.tools.is_some())?;
+        let (text, turns) = self.locate_turns(template, conversation, options, selected)?;
+        let offsets = self.tokenizer.encode(&text)?.offsets;
+        Ok(turns
+            .into_iter()
+            .map(|(k, ranges)| (k, trained_tokens(&offsets, &ranges).iter().filter(|&&t| t).count()))
+            .collect())
+    }
+
+    /// [`Masker::encode`] of a chat whose trained messages are `selected`.
+    fn encode_chat(
+        &self,
+        conversation: &Conversation,
+        options: &RenderOptions,
+        policy: &Policy,
+        selected: &[bool],
+    ) -> Result<Encoded> {
+        let (text, spans, tokens) = if policy.sanitize_control_tokens {
+            self.sanitized_chat_spans(conversation, options, policy, selected)?
+        } else {
+            let (text, spans) = self.chat_spans(conversation, options, policy, selected)?;
+            let tokens = self.tokenizer.encode(&text)?;
+            (text, spans, tokens)
+        };
+        conversation.check_roles_rendered(&text)?;
+        self.labelled(&text, spans, tokens, policy)
+    }
+
+    /// The labels of `tokens` whose text in `text` lies in the trained `spans`, with the end-of-turn rule and
+    /// truncation applied.
+    fn labelled(&self, text: &str, mut spans: Vec<Range<usize>>, tokens: Tokens, policy: &Policy) -> Result<Encoded> {
         let untrained_ends = match policy.train_end_of_turn {
             EndOfTurn::Every => 0,
             EndOfTurn::Last => spans.len().saturating_sub(1),
             EndOfTurn::Never => spans.len(),
         };
         for span in &mut spans[..untrained_ends] {
-            *span = without_end_of_turn(&text, span.clone(), &self.end_of_turn_tokens);
+            *span = without_end_of_turn(text, span.clone(), &self.end_of_turn_tokens);
         }
         let trained = trained_tokens(&tokens.offsets, &spans);
         let mut encoded = Encoded { labels: labels(&tokens.ids, &trained), input_ids: tokens.ids, truncated: false };
@@ -229,14 +345,14 @@ impl Masker {
         conversation: &Conversation,
         options: &RenderOptions,
         policy: &Policy,
+        selected: &[bool],
     ) -> Result<(String, Vec<Range<usize>>)> {
         let template = self.template_for(conversation.tools.is_some())?;
-        let selected = policy.select(conversation)?;
         if !selected.contains(&true) {
             return Err(Error::Untrainable(format!("no message is trained ({})", policy.describe_selection())));
         }
         // Generation blocks mark the assistant's output: they stand for a selection of every assistant message.
-        let tags_fit = selected == assistant_messages(conversation);
+        let tags_fit = selected == assistant_messages(conversation).as_slice();
         let use_tags = match policy.mode {
             Mode::Auto => template.has_generation_tags() && tags_fit,
             Mode::Turns => false,
@@ -250,8 +366,8 @@ impl Masker {
             Mode::Generation if !tags_fit => {
                 return Err(Error::Input(
                     "mode='generation' trains exactly what the {% generation %} blocks mark, so it cannot apply \
-                     roles_to_train, train_last_turn_only, a per-message train field or a prompt-completion split; \
-                     use mode='auto'"
+                     roles_to_train, train_last_turn_only, a per-message train field, a prompt-completion split or \
+                     history's per-turn rows; use mode='auto'"
                         .into(),
                 ))
             }
@@ -261,7 +377,7 @@ impl Masker {
             let rendered = template.render(self.context(conversation, options))?;
             return Ok((rendered.text, rendered.generation_spans));
         }
-        let (text, turns) = self.locate_turns(template, conversation, options, &selected)?;
+        let (text, turns) = self.locate_turns(template, conversation, options, selected)?;
         Ok((text, turns.into_iter().flat_map(|(_, ranges)| ranges).collect()))
     }
 
@@ -287,6 +403,7 @@ impl Masker {
         conversation: &Conversation,
         options: &RenderOptions,
         policy: &Policy,
+        selected: &[bool],
     ) -> Result<(String, Vec<Range<usize>>, Tokens)> {
         let sanitizer = &self.named_template_for(conversation.tools.is_some())?.sanitizer;
         let marked = Conversation {
@@ -296,7 +413,7 @@ impl Masker {
         };
         let template_kwargs = options.template_kwargs.iter().map(|(k, v)| (k.clone(), sanitizer.mark(v))).collect();
         let options = RenderOptions { template_kwargs, ..options.clone() };
-        let (text, spans) = self.chat_spans(&marked, &options, policy)?;
+        let (text, spans) = self.chat_spans(&marked, &options, policy, selected)?;
         let sanitized = sanitizer.encode(&self.tokenizer, &text)?;
         let spans = spans.into_iter().map(|span| sanitized.unmark(span)).collect();
         Ok((sanitized.text, spans, sanitized.tokens))

@@ -31,6 +31,22 @@ pub enum Truncation {
     Drop,
 }
 
+/// Which render each trained turn is trained in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum History {
+    /// One row per conversation: every turn as the full conversation renders it, even where the template rewrites
+    /// the history (drops the reasoning of earlier turns).
+    #[default]
+    AsRendered,
+    /// One row per trained message k: the conversation up to k, rendered as the template renders it when k is the
+    /// last message, with only k trained.
+    PerTurn,
+    /// `PerTurn` for the rows whose full render leaves out text of a trained message that the message's own
+    /// last-turn render trains; `AsRendered` for the others.
+    Auto,
+}
+
 /// Which trained turns keep their end-of-turn tokens (`<|im_end|>`, `<|eot_id|>`, `</s>`) trained: every one
 /// (`true`), none (`false`), or only the last (`"last"`, Axolotl's `train_on_eos: last`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +112,7 @@ pub struct Policy {
     /// Encode control tokens spelled inside the data (`<|im_start|>` in a message) as plain text, as transformers'
     /// `sanitize_control_tokens=True` does.
     pub sanitize_control_tokens: bool,
+    pub history: History,
 }
 
 impl Default for Policy {
@@ -109,6 +126,7 @@ impl Default for Policy {
             max_length: None,
             truncation: Truncation::KeepStart,
             sanitize_control_tokens: false,
+            history: History::AsRendered,
         }
     }
 }

@@ -120,15 +120,16 @@ def test_a_keyword_the_template_does_not_read_is_never_ignored_silently():
             call(CHAT, train_last_turns_only=True)
     with pytest.raises(sftmask.InputError, match="did you mean 'max_length'"):
         masker.encode(CHAT, max_lenght=10)
-    with pytest.warns(sftmask.IgnoredKeywordWarning, match="'history' is neither.*nearest policy option is") as caught:
-        masker.encode_batch([{"messages": CHAT}], history="per_turn")
+    warned = "'turn_history' is neither.*nearest policy option is 'history'"
+    with pytest.warns(sftmask.IgnoredKeywordWarning, match=warned) as caught:
+        masker.encode_batch([{"messages": CHAT}], turn_history="per_turn")
     assert caught[0].filename == __file__  # it points at the caller's line
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        masker.encode(CHAT, history="per_turn")  # warned once already for this masker
+        masker.encode(CHAT, turn_history="per_turn")  # warned once already for this masker
         masker.encode(CHAT, custom="x")  # the template reads it
     with pytest.warns(sftmask.IgnoredKeywordWarning):
-        sftmask.Masker.from_pretrained(DEMO_DIR, chat_template=CHATML).encode(CHAT, history="per_turn")
+        sftmask.Masker.from_pretrained(DEMO_DIR, chat_template=CHATML).encode(CHAT, turn_history="per_turn")
 
 
 def test_template_vars_of_the_command_line_are_checked_the_same_way(tmp_path, capsys):

@@ -104,4 +104,5 @@ def pack_tokens(
     max_length: int,
     strategy: Literal["bfd", "wrapped"] = "bfd",
     overflow: Literal["truncate", "split", "drop"] = "truncate",
+    seq_rows: bool = False,
 ) -> pa.RecordBatch: ...

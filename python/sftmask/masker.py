@@ -243,11 +243,17 @@ class Masker:
         (`enable_thinking=False`, ...) become template variables.
 
         Returns numpy arrays `input_ids`, `attention_mask` and `labels` (the token id where trained, `-100`
-        elsewhere), int32 unless `dtype="int64"`. Raises `UntrainableError` when no token is left to train.
+        elsewhere), int32 unless `dtype="int64"`. Raises `UntrainableError` when no token is left to train. The row
+        is encoded as rendered whatever the masker's `history` (`encode_batch` writes per-turn rows).
         """
         # The call's policy options: the core applies them over the masker's policy and checks them.
         policy = split_options(template_kwargs) or None
         self._check_template_kwargs(template_kwargs)
+        if policy and policy.get("history", "as_rendered") != "as_rendered":
+            raise _native.InputError(
+                f"history={policy['history']!r} writes a row per trained turn: use encode_batch (encode gives the row "
+                "as rendered)"
+            )
         if completion is None:
             if prompt is not None:
                 raise TypeError("prompt= needs completion=")
@@ -304,7 +310,10 @@ class Masker:
 
         Returns a `pyarrow.RecordBatch` with `input_ids` and `labels` (`list<int32>`, `-100` where not trained),
         `num_tokens` and `num_trained_tokens`. The flat token buffers are reachable without copying:
-        `batch["labels"].values.to_numpy()` and `batch["labels"].offsets.to_numpy()`.
+        `batch["labels"].values.to_numpy()` and `batch["labels"].offsets.to_numpy()`. Under `history="per_turn"` or
+        `"auto"` a conversation may give several rows, and two more columns say where each came from: `source_row`
+        (the index of its input row) and `source_message` (the message index of its one trained turn; null for a
+        row trained as rendered).
 
         `on_error`: `"raise"` fails with the first bad row's error, naming the row; `"skip"` leaves bad rows out;
         `"null"` keeps them with null outputs. `BatchReport.of(batch)` tells which rows failed and why, and the

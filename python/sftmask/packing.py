@@ -14,6 +14,12 @@ from sftmask import _native
 from sftmask.constants import Overflow, PackStrategy
 
 PACK_REPORT_KEY = _native.PACK_REPORT_KEY.encode()
+#: The columns that say where each encoded row came from (`history="per_turn"` or `"auto"`), kept through packing.
+SOURCE_COLUMNS = ("source_row", "source_message")
+
+
+def _combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
 def _flat(column: pa.ListArray) -> tuple[np.ndarray, np.ndarray]:
@@ -38,23 +44,30 @@ def pack(
     (`"split"`) or left out (`"drop"`). Rows with null outputs (`on_error="null"`) are left out and counted.
 
     Returns a `pyarrow.RecordBatch` with `input_ids`, `labels`, `position_ids` (restarting at 0 for every sequence),
-    `seq_lengths` and `cu_seqlens` (int32, FlashAttention's varlen layout), one row per pack.
-    `PackReport.of(packed)` gives the counts.
+    `seq_lengths` and `cu_seqlens` (int32, FlashAttention's varlen layout), one row per pack; where `batch` has
+    the `source_row` and `source_message` columns of `history="per_turn"` or `"auto"`, also those of each
+    sequence, laid out as `seq_lengths`. `PackReport.of(packed)` gives the counts.
     """
     if isinstance(batch, pa.Table):
         batch = batch.combine_chunks()
-    ids, labels = batch.column("input_ids"), batch.column("labels")
-    if isinstance(ids, pa.ChunkedArray):
-        ids, labels = ids.combine_chunks(), labels.combine_chunks()
-    null_rows = ids.null_count
+    sources = [name for name in SOURCE_COLUMNS if name in batch.schema.names]
+    columns = [_combined(batch.column(name)) for name in ("input_ids", "labels", *sources)]
+    null_rows = columns[0].null_count
     if null_rows:
-        valid = ids.is_valid()
-        ids, labels = ids.filter(valid), labels.filter(valid)
+        valid = columns[0].is_valid()
+        columns = [column.filter(valid) for column in columns]
+    ids, labels, *source_columns = columns
     ids_values, offsets = _flat(ids)
     labels_values, label_offsets = _flat(labels)
     if not np.array_equal(offsets, label_offsets):
         raise ValueError("input_ids and labels have different row lengths")
-    packed = _native.pack_tokens(ids_values, labels_values, offsets, max_length, strategy, overflow)
+    packed = _native.pack_tokens(ids_values, labels_values, offsets, max_length, strategy, overflow, bool(sources))
+    if sources:
+        seq_rows = packed.column("seq_rows")
+        packed = packed.drop_columns(["seq_rows"])
+        for name, column in zip(sources, source_columns):
+            values = column.take(pc.list_flatten(seq_rows))
+            packed = packed.append_column(name, pa.ListArray.from_arrays(seq_rows.offsets, values))
     if null_rows:
         report = json.loads(packed.schema.metadata[PACK_REPORT_KEY])
         report["null_rows"] = null_rows

@@ -43,6 +43,12 @@ class Policy:
     - `sanitize_control_tokens`: encode control tokens spelled inside the data (`<|im_start|>` in a message) as
       plain text, as transformers' `apply_chat_template(sanitize_control_tokens=True)` does (default: they are
       encoded as the special tokens they spell, as transformers does by default).
+    - `history`: which render each trained turn is trained in. `"as_rendered"` (default): one row per
+      conversation, each turn as the full conversation renders it, even where the template drops the reasoning of
+      earlier turns. `"per_turn"`: one row per trained message k, the conversation up to k rendered as the template
+      renders it when k is the last message, only k trained. `"auto"`: `"per_turn"` for the rows whose full
+      render leaves out text of a trained message that its own last-turn render trains, `"as_rendered"` for the
+      others.
 
     Values are checked when a policy is made: a bad one raises `InputError` naming the option.
     """
@@ -59,6 +65,9 @@ class Policy:
     max_length: int | None = _option(None, "at most this many tokens per row")
     truncation: Literal["keep_start", "keep_end", "drop"] = _option("keep_start", "how max_length cuts a row")
     sanitize_control_tokens: bool = _option(False, "encode special tokens spelled inside messages as plain text")
+    history: Literal["as_rendered", "per_turn", "auto"] = _option(
+        "as_rendered", "train each turn as the full conversation renders it, or in its own last-turn render"
+    )
 
     def __post_init__(self) -> None:
         for name in ("roles_to_train", "train_field"):  # lists become tuples, so that a policy is hashable

@@ -30,6 +30,20 @@ class BatchReport:
     """Rows cut to `max_length`."""
     formats: dict[str, int] = field(default_factory=dict)
     """Rows encoded, by the dataset format they were read in (`messages`, `conversations`, `alpaca`, ...)."""
+    tokens_out: int = 0
+    """Tokens in the output rows."""
+    history: str = "as_rendered"
+    """The policy's `history` option."""
+    rows_expanded: int = 0
+    """Input rows written as one row per trained turn (`history="per_turn"` or `"auto"`)."""
+    tokens_as_rendered: int = 0
+    """Tokens the encoded input rows have rendered once: `tokens_out - tokens_as_rendered` is what the per-turn rows
+    cost."""
+    left_out_messages: int = 0
+    """Trained messages whose text (reasoning) the render of their row leaves out while their own last-turn render
+    trains it: a template that rewrites history, in rows written as rendered."""
+    left_out_tokens: int = 0
+    """The tokens those messages' own last-turn renders train beyond what their row trains."""
 
     @property
     def skipped(self) -> list[RowError]:

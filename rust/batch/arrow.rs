@@ -10,6 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use crate::batch::pack::{Packed, Strategy};
 use crate::batch::{EncodedBatch, OnError};
 use crate::error::{Error, Result};
+use crate::policy::History;
 
 /// Key of the schema metadata entry that reports what happened to each row of an encoded batch.
 pub const REPORT_KEY: &str = "sftmask";
@@ -43,6 +44,12 @@ impl EncodedBatch {
         serde_json::json!({
             "rows_in": self.rows_in,
             "rows_out": self.rows_out(),
+            "tokens_out": self.tokens_out(),
+            "history": self.history,
+            "rows_expanded": self.rows_expanded,
+            "tokens_as_rendered": self.tokens_as_rendered,
+            "left_out_messages": self.lost.messages,
+            "left_out_tokens": self.lost.tokens,
             "truncated": self.truncated,
             "formats": formats,
             "on_error": on_error.name(),
@@ -52,31 +59,41 @@ impl EncodedBatch {
     }
 
     /// Columns `input_ids`, `labels` (null for rows failed under [`OnError::Null`]), `num_tokens` and
-    /// `num_trained_tokens`, with the report under [`REPORT_KEY`].
+    /// `num_trained_tokens`, with the report under [`REPORT_KEY`]. Unless `history` is `as_rendered`, also
+    /// `source_row` (the input row of each output row) and `source_message` (the message of its one trained turn,
+    /// null for a row trained as rendered).
     pub fn into_record_batch(self, on_error: OnError) -> Result<RecordBatch> {
         let report = self.report_json(on_error);
         let nulls = (!self.valid.is_empty()).then(|| NullBuffer::from(self.valid.clone()));
         let list_type = DataType::List(item_field());
-        let fields = vec![
+        let mut fields = vec![
             Field::new("input_ids", list_type.clone(), true),
             Field::new("labels", list_type, true),
             Field::new("num_tokens", DataType::Int32, false),
             Field::new("num_trained_tokens", DataType::Int32, false),
         ];
-        let columns = vec![
+        let mut columns = vec![
             int32_list(self.input_ids, &self.offsets, nulls.clone()),
             int32_list(self.labels, &self.offsets, nulls),
             Arc::new(Int32Array::from(self.num_tokens)) as ArrayRef,
             Arc::new(Int32Array::from(self.num_trained_tokens)) as ArrayRef,
         ];
+        if self.history != History::AsRendered {
+            let messages: Int32Array = self.source_messages.iter().map(|&m| (m >= 0).then_some(m)).collect();
+            fields.push(Field::new("source_row", DataType::Int32, false));
+            fields.push(Field::new("source_message", DataType::Int32, true));
+            columns.push(Arc::new(Int32Array::from(self.source_rows)));
+            columns.push(Arc::new(messages));
+        }
         record_batch(fields, columns, REPORT_KEY, report)
     }
 }
 
 impl Packed {
     /// Columns `input_ids`, `labels`, `position_ids`, `seq_lengths` and `cu_seqlens`, one row per pack, with the
-    /// report under [`PACK_REPORT_KEY`].
-    pub fn into_record_batch(self, max_length: usize, strategy: Strategy) -> Result<RecordBatch> {
+    /// report under [`PACK_REPORT_KEY`]; with `seq_rows`, also the input row of each sequence (laid out as
+    /// `seq_lengths`).
+    pub fn into_record_batch(self, max_length: usize, strategy: Strategy, seq_rows: bool) -> Result<RecordBatch> {
         let report = serde_json::json!({
             "max_length": max_length,
             "strategy": format!("{strategy:?}").to_lowercase(),
@@ -89,15 +106,19 @@ impl Packed {
             "tokens_dropped": self.tokens_dropped,
         });
         let list_type = DataType::List(item_field());
-        let names = ["input_ids", "labels", "position_ids", "seq_lengths", "cu_seqlens"];
-        let fields = names.iter().map(|n| Field::new(*n, list_type.clone(), false)).collect();
-        let columns = vec![
+        let mut names = vec!["input_ids", "labels", "position_ids", "seq_lengths", "cu_seqlens"];
+        let mut columns = vec![
             int32_list(self.input_ids, &self.token_offsets, None),
             int32_list(self.labels, &self.token_offsets, None),
             int32_list(self.position_ids, &self.token_offsets, None),
             int32_list(self.seq_lengths, &self.seq_offsets, None),
             int32_list(self.cu_seqlens, &self.cu_offsets, None),
         ];
+        if seq_rows {
+            names.push("seq_rows");
+            columns.push(int32_list(self.seq_rows, &self.seq_offsets, None));
+        }
+        let fields = names.iter().map(|n| Field::new(*n, list_type.clone(), false)).collect();
         record_batch(fields, columns, PACK_REPORT_KEY, report.to_string())
     }
 }

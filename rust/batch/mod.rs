@@ -13,8 +13,8 @@ use crate::error::{catch_panic, Error, Result};
 use crate::input::formats::Format;
 use crate::input::rows::Rows;
 use crate::labels::Encoded;
-use crate::masker::{Masker, RenderOptions};
-use crate::policy::Policy;
+use crate::masker::{Expansion, Lost, Masker, RenderOptions};
+use crate::policy::{History, Policy};
 
 /// Rows are encoded in blocks this large, so memory holds one block of intermediate results at a time.
 const BLOCK_ROWS: usize = 4096;
@@ -77,6 +77,18 @@ pub struct EncodedBatch {
     pub truncated: usize,
     /// Rows encoded, by the dataset format they were read in.
     pub formats: Vec<(Format, usize)>,
+    /// The policy's `history`: whether rows may be expanded, and the source columns written.
+    pub history: History,
+    /// Per output row, the input row it came from and the message of its one trained turn (-1 for a row trained
+    /// as rendered); written as columns when `history` may expand rows.
+    pub source_rows: Vec<i32>,
+    pub source_messages: Vec<i32>,
+    /// Input rows written as one row per trained turn.
+    pub rows_expanded: usize,
+    /// Tokens the encoded input rows have rendered once, as `history="as_rendered"` writes them.
+    pub tokens_as_rendered: usize,
+    /// Trained text the output leaves out (reasoning a template drops from history).
+    pub lost: Lost,
 }
 
 impl EncodedBatch {
@@ -84,11 +96,29 @@ impl EncodedBatch {
         self.offsets.len() - 1
     }
 
-    fn push(&mut self, encoded: &Encoded, format: Format) -> Result<()> {
+    pub fn tokens_out(&self) -> usize {
+        self.input_ids.len()
+    }
+
+    /// Adds input row `row`'s encodings.
+    fn push_expansion(&mut self, row: usize, expansion: &Expansion, format: Format) -> Result<()> {
         match self.formats.iter_mut().find(|(f, _)| *f == format) {
             Some((_, count)) => *count += 1,
             None => self.formats.push((format, 1)),
         }
+        self.rows_expanded += usize::from(expansion.rows.first().is_some_and(|(message, _)| message.is_some()));
+        self.tokens_as_rendered += expansion.tokens_as_rendered;
+        self.lost.messages += expansion.lost.messages;
+        self.lost.tokens += expansion.lost.tokens;
+        for (message, encoded) in &expansion.rows {
+            self.push(encoded, row, message.map_or(-1, |m| m as i32))?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, encoded: &Encoded, row: usize, message: i32) -> Result<()> {
+        self.source_rows.push(row as i32);
+        self.source_messages.push(message);
         let trained = encoded.num_trained_tokens();
         self.input_ids.extend(encoded.input_ids.iter().map(|&id| id as i32));
         self.labels.extend_from_slice(&encoded.labels);
@@ -104,7 +134,9 @@ impl EncodedBatch {
         Ok(())
     }
 
-    fn push_null(&mut self) {
+    fn push_null(&mut self, row: usize) {
+        self.source_rows.push(row as i32);
+        self.source_messages.push(-1);
         let rows = self.rows_out();
         if self.valid.is_empty() {
             self.valid = vec![true; rows];
@@ -126,24 +158,25 @@ pub fn encode_rows(
     threads: usize,
 ) -> Result<EncodedBatch> {
     let pool = thread_pool(threads)?;
-    let mut batch = EncodedBatch { offsets: vec![0], rows_in: rows.len(), ..Default::default() };
+    let history = policy.unwrap_or(masker.policy()).history;
+    let mut batch = EncodedBatch { offsets: vec![0], rows_in: rows.len(), history, ..Default::default() };
     for block_start in (0..rows.len()).step_by(BLOCK_ROWS) {
         let block = block_start..(block_start + BLOCK_ROWS).min(rows.len());
-        let encode = |row: usize| -> Result<(Encoded, Format)> {
+        let encode = |row: usize| -> Result<(Expansion, Format)> {
             let row = rows.row(row)?;
-            Ok((masker.encode(&row, options, policy)?, row.format()))
+            Ok((masker.encode_history(&row, options, policy)?, row.format()))
         };
-        let results: Vec<Result<(Encoded, Format)>> =
+        let results: Vec<Result<(Expansion, Format)>> =
             pool.install(|| block.clone().into_par_iter().map(|row| catch_panic(|| encode(row))).collect());
         for (row, result) in block.zip(results) {
             match result {
-                Ok((encoded, format)) => batch.push(&encoded, format)?,
+                Ok((expansion, format)) => batch.push_expansion(row, &expansion, format)?,
                 Err(error) => match on_error {
                     OnError::Raise => return Err(error.context(format_args!("row {row}"))),
                     OnError::Skip => batch.errors.push(RowError { row, error }),
                     OnError::Null => {
                         batch.errors.push(RowError { row, error });
-                        batch.push_null();
+                        batch.push_null(row);
                     }
                 },
             }

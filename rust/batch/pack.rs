@@ -69,6 +69,8 @@ pub struct Packed {
     /// `[0, l1, l1 + l2, ...]` per pack; pack `p` has `cu_seqlens[cu_offsets[p]..cu_offsets[p + 1]]`.
     pub cu_seqlens: Vec<i32>,
     pub cu_offsets: Vec<i32>,
+    /// The input row of each sequence, laid out as `seq_lengths`.
+    pub seq_rows: Vec<i32>,
     /// Sequences cut to `max_length`, cut into pieces, and left out, and the tokens that were lost.
     pub truncated: usize,
     pub split: usize,
@@ -85,6 +87,7 @@ impl Packed {
 /// A run of tokens `start..start + len` of the flat input buffers, packed as one sequence.
 #[derive(Debug, Clone, Copy)]
 struct Piece {
+    row: usize,
     start: usize,
     len: usize,
 }
@@ -118,7 +121,7 @@ pub fn pack(
             for i in 0..offsets.len().saturating_sub(1) {
                 let (start, end) = bounds(i)?;
                 if end > start {
-                    pieces.push(Piece { start, len: end - start });
+                    pieces.push(Piece { row: i, start, len: end - start });
                 }
             }
             wrap(&pieces, max_length)
@@ -130,7 +133,7 @@ pub fn pack(
                 let len = end - start;
                 if len <= max_length {
                     if len > 0 {
-                        pieces.push(Piece { start, len });
+                        pieces.push(Piece { row: i, start, len });
                     }
                     continue;
                 }
@@ -138,13 +141,15 @@ pub fn pack(
                     Overflow::Truncate => {
                         packed.truncated += 1;
                         packed.tokens_dropped += len - max_length;
-                        pieces.push(Piece { start, len: max_length });
+                        pieces.push(Piece { row: i, start, len: max_length });
                     }
                     Overflow::Split => {
                         packed.split += 1;
-                        pieces.extend(
-                            (start..end).step_by(max_length).map(|s| Piece { start: s, len: max_length.min(end - s) }),
-                        );
+                        pieces.extend((start..end).step_by(max_length).map(|s| Piece {
+                            row: i,
+                            start: s,
+                            len: max_length.min(end - s),
+                        }));
                     }
                     Overflow::Drop => {
                         packed.dropped += 1;
@@ -202,8 +207,8 @@ fn wrap(pieces: &[Piece], max_length: usize) -> Vec<Vec<Piece>> {
                 room = max_length;
             }
             let take = rest.len.min(room);
-            bins.last_mut().expect("at least one bin").push(Piece { start: rest.start, len: take });
-            rest = Piece { start: rest.start + take, len: rest.len - take };
+            bins.last_mut().expect("at least one bin").push(Piece { len: take, ..rest });
+            rest = Piece { start: rest.start + take, len: rest.len - take, ..rest };
             room -= take;
         }
     }
@@ -220,6 +225,7 @@ fn write_packs(packed: &mut Packed, bins: &[Vec<Piece>], input_ids: &[i32], labe
     packed.labels.reserve_exact(tokens);
     packed.position_ids.reserve_exact(tokens);
     packed.seq_lengths.reserve_exact(sequences);
+    packed.seq_rows.reserve_exact(sequences);
     packed.cu_seqlens.reserve_exact(sequences + bins.len());
     packed.token_offsets.push(0);
     packed.seq_offsets.push(0);
@@ -234,6 +240,7 @@ fn write_packs(packed: &mut Packed, bins: &[Vec<Piece>], input_ids: &[i32], labe
             packed.labels.extend_from_slice(&labels[range][1..]);
             packed.position_ids.extend(0..piece.len as i32);
             packed.seq_lengths.push(piece.len as i32);
+            packed.seq_rows.push(piece.row as i32);
             cumulative += piece.len as i32;
             packed.cu_seqlens.push(cumulative);
         }

@@ -106,6 +106,23 @@ impl Conversation {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The conversation up to message `len` (exclusive), with the same tools and template variables.
+    pub fn prefix(&self, len: usize) -> Conversation {
+        let messages: Vec<Value> = self.messages.try_iter().into_iter().flatten().take(len).collect();
+        Conversation { messages: Value::from(messages), roles: self.roles[..len].to_vec(), ..self.clone() }
+    }
+
+    /// Whether message `index` carries reasoning: a reasoning field (`reasoning_content`, `thinking`, `reasoning`)
+    /// with text, or a `</think>` in its content. What templates that rewrite history drop from earlier turns.
+    pub fn carries_reasoning(&self, index: usize) -> bool {
+        let Ok(message) = self.messages.get_item_by_index(index) else { return false };
+        let text = |name: &str| message.get_attr(name).ok().filter(|v| v.kind() == ValueKind::String);
+        REASONING_FIELDS
+            .iter()
+            .any(|name| text(name).is_some_and(|v| !v.as_str().unwrap_or_default().trim().is_empty()))
+            || text("content").is_some_and(|v| v.as_str().unwrap_or_default().contains("</think>"))
+    }
 }
 
 /// The messages normalized, and the role of each.

@@ -9,9 +9,11 @@ use crate::batch::pack::{pack, Overflow, Strategy};
 use crate::error::catch_panic;
 use crate::python::errors::to_py_err;
 
-/// Packs sequences `offsets[i]..offsets[i + 1]` of the flat `input_ids` / `labels` buffers.
+/// Packs sequences `offsets[i]..offsets[i + 1]` of the flat `input_ids` / `labels` buffers; `seq_rows` adds the
+/// column of each sequence's input row.
 #[pyfunction]
-#[pyo3(signature = (input_ids, labels, offsets, max_length, strategy="bfd", overflow="truncate"))]
+#[pyo3(signature = (input_ids, labels, offsets, max_length, strategy="bfd", overflow="truncate", seq_rows=false))]
+#[allow(clippy::too_many_arguments)]
 pub fn pack_tokens(
     py: Python<'_>,
     input_ids: PyReadonlyArray1<'_, i32>,
@@ -20,6 +22,7 @@ pub fn pack_tokens(
     max_length: usize,
     strategy: &str,
     overflow: &str,
+    seq_rows: bool,
 ) -> PyResult<Py<PyAny>> {
     let strategy: Strategy = strategy.parse().map_err(to_py_err)?;
     let overflow: Overflow = overflow.parse().map_err(to_py_err)?;
@@ -27,7 +30,8 @@ pub fn pack_tokens(
     let batch = py
         .detach(|| {
             catch_panic(|| {
-                pack(ids, labels, offsets, max_length, strategy, overflow)?.into_record_batch(max_length, strategy)
+                pack(ids, labels, offsets, max_length, strategy, overflow)?
+                    .into_record_batch(max_length, strategy, seq_rows)
             })
         })
         .map_err(to_py_err)?;
