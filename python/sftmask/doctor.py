@@ -42,7 +42,7 @@ NOTE: Severity = "note"
 class Finding:
     code: str
     """`no_trained_tokens`, `encode_errors`, `role_leakage`, `end_of_turn_untrained`, `special_tokens_in_content`,
-    `truncation_cuts_trained_tokens`, `no_generation_tags`, `not_checked`, `no_rows`."""
+    `truncation_cuts_trained_tokens`, `history_leaves_out_text`, `no_generation_tags`, `not_checked`, `no_rows`."""
     severity: Severity
     """`"problem"` (fails the check) or `"note"`."""
     description: str
@@ -271,6 +271,13 @@ class _CheckContext:
             ),
             Finding("truncation_cuts_trained_tokens", PROBLEM, "truncation to max_length cuts trained tokens"),
             Finding(
+                "history_leaves_out_text",
+                PROBLEM,
+                "rows whose chat template rewrites the history: it leaves the reasoning of earlier assistant turns out "
+                "of the render, so those turns are trained as answers given without it (history='per_turn' or "
+                "'auto' trains each turn in its own last-turn render, as the model writes it at inference)",
+            ),
+            Finding(
                 "not_checked", NOTE, "rows whose turns could not be located, not checked for leakage and end-of-turn"
             ),
         ]
@@ -287,8 +294,9 @@ class _CheckContext:
         return findings
 
     def _encode(self, chunk: Chunk, **overrides: Any) -> pa.RecordBatch:
-        # Without max_length: truncation is judged on the whole row, and turns are compared token by token.
-        options = {**self.options, **overrides, "max_length": None}
+        # Without max_length: truncation is judged on the whole row, and turns are compared token by token. One
+        # output row per input row: what `history` would write is judged by `_check_history`.
+        options = {**self.options, "history": "as_rendered", **overrides, "max_length": None}
         return self.masker.encode_batch(chunk.data, on_error="null", threads=self.threads, **self.read, **options)
 
     def check_chunk(self, chunk: Chunk) -> int:
@@ -306,6 +314,7 @@ class _CheckContext:
         messages = _messages_of(chunk.data, self.read)
         self._check_special_tokens(chunk, messages)
         self._check_truncation(chunk, labels)
+        self._check_history(chunk, BatchReport.of(actual))
         if any(m is not None for m in messages):
             self._check_turns(chunk, messages, ids, labels)
         return sum(len(row) for row in ids if row is not None)
@@ -355,6 +364,19 @@ class _CheckContext:
                 if leaked.any():
                     text = self.masker.decode(row_ids[leaked][:12])
                     leakage.add(_where(chunk, i), int(leaked.sum()), f"trained: {text!r}")
+
+    def _check_history(self, chunk: Chunk, report: BatchReport) -> None:
+        """Rows whose render leaves out trained text (the reasoning of earlier turns), where the policy's `history`
+        writes them as rendered: found again with `history="auto"`, which expands exactly those rows."""
+        if not report.left_out_messages or self.policy.history != "as_rendered":
+            return
+        finding = self.report.finding("history_leaves_out_text")
+        expanded = self._encode(chunk, history="auto")
+        rows = sorted({row for row, message in zip(expanded["source_row"].to_pylist(),
+                                                   expanded["source_message"].to_pylist()) if message is not None})
+        for row in rows:
+            finding.add(_where(chunk, row))
+        finding.tokens += report.left_out_tokens
 
     def _check_special_tokens(self, chunk: Chunk, messages) -> None:
         if self.special_pattern is None:

@@ -64,6 +64,19 @@ class PrepareSummary:
     seconds: float = 0.0
     formats: dict[str, int] = field(default_factory=dict)
     """Rows encoded, by the dataset format they were read in."""
+    history: str = "as_rendered"
+    """The policy's `history` option."""
+    rows_encoded: int = 0
+    """Rows `encode_batch` wrote (one per trained turn for the expanded rows), before any packing."""
+    rows_expanded: int = 0
+    """Input rows written as one row per trained turn."""
+    tokens_encoded: int = 0
+    """Tokens of the encoded rows, before any packing."""
+    tokens_as_rendered: int = 0
+    """Tokens the same rows have rendered once: `tokens_encoded - tokens_as_rendered` is what per-turn rows cost."""
+    left_out_messages: int = 0
+    """Trained messages whose text (reasoning) the render of their row leaves out, in rows written as rendered."""
+    left_out_tokens: int = 0
 
     def failure(self, max_error_rate: float = MAX_ERROR_RATE) -> str | None:
         """Why this run should count as failed (exit code 1), or None: no row written, or more failed rows than
@@ -103,8 +116,27 @@ class PrepareSummary:
         lines += [f"  {error}" for error in self.first_errors]
         if self.errors > len(self.first_errors):
             lines.append(f"  ... and {self.errors - len(self.first_errors):,} more")
+        lines += self._history_lines()
         lines.append(f"time:           {self.seconds:.1f}s ({rate:,.0f} rows/s)")
         return "\n".join(lines)
+
+
+    def _history_lines(self) -> list[str]:
+        """What `history` did: the per-turn rows and their cost, and the trained text left out."""
+        lines = []
+        if self.history != "as_rendered":
+            extra = self.tokens_encoded - self.tokens_as_rendered
+            share = f" ({extra / self.tokens_as_rendered:+.1%})" if self.tokens_as_rendered else ""
+            lines.append(
+                f"per-turn rows:  {self.rows_expanded:,} rows in written as one row per trained turn "
+                f"(history={self.history}), {extra:+,} tokens{share}"
+            )
+        if self.left_out_messages:
+            lines.append(
+                f"left out:       {self.left_out_messages:,} trained messages whose reasoning the template drops "
+                f"from later turns ({self.left_out_tokens:,} tokens); --history auto trains them as written"
+            )
+        return lines
 
 
 def _raise_row_error(error: FailedRow) -> None:
@@ -123,8 +155,15 @@ def _encode_chunk(
     # Always "skip" here, so that a failure is reported by its row number in the file, not in the chunk.
     batch = masker.encode_batch(chunk.data, on_error="skip", **options)
     report = BatchReport.of(batch)
+    first_row = summary.rows_in
     summary.rows_in += report.rows_in
     summary.truncated += report.truncated
+    summary.rows_encoded += report.rows_out
+    summary.rows_expanded += report.rows_expanded
+    summary.tokens_encoded += report.tokens_out
+    summary.tokens_as_rendered += report.tokens_as_rendered
+    summary.left_out_messages += report.left_out_messages
+    summary.left_out_tokens += report.left_out_tokens
     for name, count in report.formats.items():
         summary.formats[name] = summary.formats.get(name, 0) + count
     for error in report.errors:
@@ -132,8 +171,11 @@ def _encode_chunk(
         if on_error == "raise":
             _raise_row_error(failed)
         summary.add_error(failed)
-        all_errors.append({"row": summary.rows_in - report.rows_in + error.row, "type": error.type,
+        all_errors.append({"row": first_row + error.row, "type": error.type,
                            "message": f"{failed.source}: row {failed.row}: {error.message}"})
+    if "source_row" in batch.schema.names:  # the row's index among all rows read, not within the chunk
+        index = batch.schema.get_field_index("source_row")
+        batch = batch.set_column(index, "source_row", pc.add(batch["source_row"], pa.scalar(first_row, pa.int32())))
     return batch.replace_schema_metadata(None)
 
 
@@ -169,7 +211,7 @@ def prepare(
     paths = [Path(p) for p in inputs]
     columns = _native.format_columns(read_options(**{k: v for k, v in options.items() if k in READ_OPTIONS})["columns"])
     bar = Progress(input_size(paths), enabled=progress)
-    summary = PrepareSummary(packs=0 if pack_length else None)
+    summary = PrepareSummary(packs=0 if pack_length else None, history=options.get("history", masker.policy.history))
     pack_totals: dict[str, int] = {}
     all_errors: list[dict] = []
     writer: pq.ParquetWriter | None = None
@@ -189,7 +231,7 @@ def prepare(
             bytes_done = chunk.bytes_done
             bar.update(len(chunk.row_numbers), tokens, bytes_done)
         if writer is None:  # no input rows at all: still write a valid, empty file
-            empty = masker.encode_batch([], on_error="skip").replace_schema_metadata(None)
+            empty = masker.encode_batch([], on_error="skip", history=summary.history).replace_schema_metadata(None)
             if pack_length:
                 empty = _pack(empty, pack_length, overflow, summary, pack_totals)
             writer = pq.ParquetWriter(str(output), empty.schema)
@@ -217,9 +259,12 @@ def _add_reports(writer: pq.ParquetWriter, reports: dict[str, str]) -> None:
 
 def _file_reports(summary: PrepareSummary, errors: list[dict], pack_length, pack_totals) -> dict[str, str]:
     """The reports stored in the Parquet file's metadata, in the form `BatchReport.of` / `PackReport.of` read."""
-    rows_encoded = summary.rows_in - summary.errors
-    report = dict(rows_in=summary.rows_in, rows_out=rows_encoded, truncated=summary.truncated, formats=summary.formats,
-                  on_error="skip", errors=errors)
+    report = dict(
+        rows_in=summary.rows_in, rows_out=summary.rows_encoded, tokens_out=summary.tokens_encoded,
+        history=summary.history, rows_expanded=summary.rows_expanded, tokens_as_rendered=summary.tokens_as_rendered,
+        left_out_messages=summary.left_out_messages, left_out_tokens=summary.left_out_tokens,
+        truncated=summary.truncated, formats=summary.formats, on_error="skip", errors=errors,
+    )
     reports = {_native.REPORT_KEY: json.dumps(report)}
     if pack_length:
         reports[PACK_REPORT_KEY.decode()] = json.dumps(
