@@ -68,6 +68,12 @@ pub struct Lost {
     pub tokens: usize,
 }
 
+/// A located turn's text and its number of tokens.
+struct TurnText {
+    text: String,
+    tokens: usize,
+}
+
 /// A selection of `len` messages with only message `k`.
 fn only(k: usize, len: usize) -> Vec<bool> {
     (0..len).map(|i| i == k).collect()
@@ -256,43 +262,48 @@ impl Masker {
         }
     }
 
-    /// The trained text the full render of `conversation` leaves out: for each selected message that carries
-    /// reasoning and is not the last, the tokens its own last-turn render trains beyond those its turn in the full
-    /// render trains (both located as `mode="turns"` locates them, end-of-turn tokens included).
+    /// The trained text the full render of `conversation` leaves out: the selected messages, but the last, whose
+    /// reasoning shows in the turn their own last-turn render trains and not in their turn of the full render (both
+    /// located as `mode="turns"` locates them), and the tokens the former trains beyond the latter.
     fn left_out(&self, conversation: &Conversation, options: &RenderOptions, selected: &[bool]) -> Result<Lost> {
-        let checked: Vec<bool> = (0..selected.len())
-            .map(|k| selected[k] && k + 1 < selected.len() && conversation.carries_reasoning(k))
+        let reasoning: Vec<Option<String>> = (0..selected.len())
+            .map(|k| (selected[k] && k + 1 < selected.len()).then(|| conversation.reasoning(k)).flatten())
             .collect();
         let mut lost = Lost::default();
+        let checked: Vec<bool> = reasoning.iter().map(Option::is_some).collect();
         if !checked.contains(&true) {
             return Ok(lost); // the usual row: nothing a template drops from history
         }
-        let in_full = self.turn_tokens(conversation, options, &checked)?;
-        for (k, rendered) in in_full {
-            let own = self.turn_tokens(&conversation.prefix(k + 1), options, &only(k, k + 1))?;
-            let own = own.first().map_or(0, |&(_, tokens)| tokens);
-            if own > rendered {
+        for (k, rendered) in self.turn_texts(conversation, options, &checked)? {
+            let reasoning = reasoning[k].as_deref().unwrap_or_default();
+            if rendered.text.contains(reasoning) {
+                continue; // kept: no need to render the prefix
+            }
+            let own = self.turn_texts(&conversation.prefix(k + 1), options, &only(k, k + 1))?;
+            let Some((_, own)) = own.first() else { continue };
+            if own.text.contains(reasoning) {
                 lost.messages += 1;
-                lost.tokens += own - rendered;
+                lost.tokens += own.tokens.saturating_sub(rendered.tokens);
             }
         }
         Ok(lost)
     }
 
-    /// Each selected message's index and the number of tokens of its located turn in the render of `conversation`.
-    fn turn_tokens(
+    /// Each selected message's index and its located turn in the render of `conversation`: text and tokens.
+    fn turn_texts(
         &self,
         conversation: &Conversation,
         options: &RenderOptions,
         selected: &[bool],
-    ) -> Result<Vec<(usize, usize)>> {
+    ) -> Result<Vec<(usize, TurnText)>> {
         let template = self.template_for(conversation.tools.is_some())?;
         let (text, turns) = self.locate_turns(template, conversation, options, selected)?;
         let offsets = self.tokenizer.encode(&text)?.offsets;
-        Ok(turns
-            .into_iter()
-            .map(|(k, ranges)| (k, trained_tokens(&offsets, &ranges).iter().filter(|&&t| t).count()))
-            .collect())
+        let turn = |ranges: Vec<Range<usize>>| TurnText {
+            tokens: trained_tokens(&offsets, &ranges).iter().filter(|&&t| t).count(),
+            text: ranges.into_iter().map(|range| &text[range]).collect(),
+        };
+        Ok(turns.into_iter().map(|(k, ranges)| (k, turn(ranges))).collect())
     }
 
     /// [`Masker::encode`] of a chat whose trained messages are `selected`.

@@ -326,6 +326,15 @@ mod tests {
     }
 
     #[test]
+    fn history_is_one_of_three_words() {
+        assert_eq!(Policy::default().history, History::AsRendered);
+        let p = policy(serde_json::json!({"history": "per_turn"})).unwrap();
+        assert_eq!(p.history, History::PerTurn);
+        let err = policy(serde_json::json!({"history": "each_turn"})).unwrap_err();
+        assert!(err.message().starts_with("option history: unknown variant `each_turn`"), "{err}");
+    }
+
+    #[test]
     fn overrides_keep_the_other_options() {
         let base = policy(serde_json::json!({"max_length": 8, "truncation": "drop"})).unwrap();
         let p = base.with_options(&serde_json::json!({"mode": "turns"})).unwrap();

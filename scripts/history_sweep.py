@@ -39,17 +39,27 @@ def carries_reasoning(message: dict) -> bool:
     return message.get("role") == "assistant" and bool(message.get("reasoning_content"))
 
 
-def reasoning_rows(corpus) -> list[dict]:
+def reasoning_rows(corpus, inline: bool = False) -> list[dict]:
     """The corpus rows with reasoning on an assistant turn, each followed by the turns (all but the system prompt)
-    of the next such row, with both rows' tools: several reasoning turns per row."""
+    of the next such row, with both rows' tools: several reasoning turns per row. `inline` writes each reasoning
+    into its message's content instead, as `<think>\n...\n</think>\n\n` before the answer (DeepSeek-R1's data)."""
     rows = [row for _, _, row in corpus if any(carries_reasoning(m) for m in row["messages"])]
     extended = []
     for i, row in enumerate(rows):
         following = rows[(i + 1) % len(rows)]
         turns = [m for m in following["messages"] if m.get("role") != "system"]
         tools = {t["function"]["name"]: t for t in (row.get("tools") or []) + (following.get("tools") or [])}
-        extended.append({"messages": row["messages"] + turns, **({"tools": list(tools.values())} if tools else {})})
+        messages = row["messages"] + turns
+        if inline:
+            messages = [_inline(m) if carries_reasoning(m) else m for m in messages]
+        extended.append({"messages": messages, **({"tools": list(tools.values())} if tools else {})})
     return extended
+
+
+def _inline(message: dict) -> dict:
+    inlined = {k: v for k, v in message.items() if k != "reasoning_content"}
+    inlined["content"] = f"<think>\n{message['reasoning_content']}\n</think>\n\n{message.get('content') or ''}"
+    return inlined
 
 
 def templates() -> dict[str, str]:
@@ -137,6 +147,41 @@ def sweep(family: str, rows, all_templates, tokenizer_path: Path) -> dict:
     return out
 
 
+def every_template(rows, all_templates, tokenizer_path: Path) -> dict[str, dict]:
+    """For every original template of TRL's collection: whether its renders leave out trained text (the messages
+    and tokens as rendered), and whether each per-turn row has the ids of transformers' render of its prefix."""
+    import sftmask
+
+    tokenizer = fs.reference_tokenizer(tokenizer_path)
+    results = {}
+    for family in fs.families({k: v for k, v in all_templates.items() if k != "qwen3+tags"}):
+        template = all_templates[family.original]
+        masker = sftmask.Masker.from_pretrained(tokenizer_path, chat_template=template)
+        report = sftmask.BatchReport.of(masker.encode_batch(rows, on_error="skip"))
+        out = {"left_out_messages": report.left_out_messages, "left_out_tokens": report.left_out_tokens,
+               "rows": 0, "ids_equal": 0, "ids_differ": 0, "errors": 0, "first": None}
+        batch = masker.encode_batch(rows, history="per_turn", on_error="null")
+        for r, k, ids in zip(batch["source_row"].to_pylist(), batch["source_message"].to_pylist(),
+                             batch["input_ids"].to_pylist()):
+            out["rows"] += 1
+            if ids is None:
+                out["errors"] += 1
+                continue
+            prefix = rows[r]["messages"][: k + 1]
+            try:
+                expected = tokenizer.apply_chat_template(
+                    prefix, tools=rows[r].get("tools") or None, chat_template=template, tokenize=True,
+                    return_dict=True,
+                )["input_ids"]
+            except Exception:  # noqa: BLE001 - transformers cannot render this prefix: nothing to compare
+                continue
+            same = ids == list(expected)
+            out["ids_equal" if same else "ids_differ"] += 1
+            out["first"] = out["first"] or (None if same else f"row {r} message {k}")
+        results[family.original] = out
+    return results
+
+
 def _first_difference(a: str, b: str, r: int, k: int) -> str:
     at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
     return f"row {r} message {k}: reference {a[max(0, at - 80):at + 80]!r}\n    original {b[max(0, at - 80):at + 80]!r}"
@@ -165,10 +210,21 @@ def main(argv=None) -> int:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--rows", type=int, default=None, help="the first N conversations (default: all)")
     parser.add_argument("--family", action="append", choices=sorted(FAMILIES), help="(default: all)")
+    parser.add_argument("--inline", action="store_true", help="reasoning inside the content (<think>...</think>)")
+    parser.add_argument("--all", action="store_true", help="every template of TRL's collection: ids and losses")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    rows = reasoning_rows(fs.load_corpus(args.shared / "data" / "chat"))[: args.rows]
+    rows = reasoning_rows(fs.load_corpus(args.shared / "data" / "chat"), args.inline)[: args.rows]
     all_templates = templates()
+    if args.all:
+        results = every_template(rows, all_templates, args.shared / "tokenizers" / "qwen3")
+        for name, r in results.items():
+            print(f"{name}: as rendered, {r['left_out_messages']} messages leave out {r['left_out_tokens']} tokens; "
+                  f"per turn, {r['rows']} rows, {r['ids_equal']} ids equal, {r['ids_differ']} differ, "
+                  f"{r['errors']} errors {r['first'] or ''}")
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
+        return 0
     results = {}
     for family in args.family or sorted(FAMILIES):
         results[family] = sweep(family, rows, all_templates, args.shared / "tokenizers" / "qwen3")

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import sftmask
-from conftest import REPORT, ROOT, shared_path
+from conftest import REPORT, ROOT, shared_path, trained_texts
 from sftmask.prepare import prepare
 
 DEMO_DIR = ROOT / "python" / "sftmask" / "demo"
@@ -203,49 +203,59 @@ def reasoning_rows():
     hs = _sweep()
     from conftest import load_corpus
 
-    return hs.reasoning_rows(load_corpus())
+    corpus = load_corpus()
+    return {inline: hs.reasoning_rows(corpus, inline) for inline in (False, True)}
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("inline", [False, True], ids=["reasoning_content", "think_in_content"])
 @pytest.mark.parametrize("family", ["qwen3", "gptoss", "deepseek_r1_distill", "nemotron_3_nano"])
-def test_per_turn_rows_equal_transformers_prefix_by_prefix(reasoning_rows, family):
+def test_per_turn_rows_equal_transformers_prefix_by_prefix(reasoning_rows, family, inline):
     hs = _sweep()
-    result = hs.sweep(family, reasoning_rows, hs.templates(), shared_path("tokenizers", "qwen3"))
+    rows = reasoning_rows[inline]
+    result = hs.sweep(family, rows, hs.templates(), shared_path("tokenizers", "qwen3"))
     REPORT.append(
-        f"history='per_turn' vs transformers per prefix, {family}: {result['turns']} turns, {result['exact']} exact, "
-        f"{result['rule']} equal up to the header rule, {result['render_differs']} where the reference renders the "
-        "turn differently"
+        f"history='per_turn' vs transformers per prefix, {family}, {'think in content' if inline else 'reasoning_content'}:"
+        f" {result['turns']} turns, {result['exact']} exact, {result['rule']} equal up to the header rule, "
+        f"{result['render_differs']} where the reference renders the turn differently"
     )
     assert result["ids_differ"] == 0, result["first"]
     assert result["labels_differ"] == 0, result["first"]
     assert result["exact"] + result["rule"] + result["render_differs"] == result["turns"] > 100
-    # DeepSeek's variant keeps a '</think>' found inside a last turn's content, which the original splits off.
-    limit = {"deepseek_r1_distill": sum(
-        "</think>" in m.get("content", "") for r in reasoning_rows for m in r["messages"] if m["role"] == "assistant"
-    )}.get(family, 0)
-    assert result["render_differs"] <= limit, result.get("first_render")
+    # DeepSeek-R1-distill's own template splits off everything before a '</think>' in any turn's content, the last
+    # included; its variant keeps it. So those turns render differently, and only there.
+    split = sum(m["role"] == "assistant" and "</think>" in m.get("content", "") for r in rows for m in r["messages"])
+    assert result["render_differs"] <= (split if family == "deepseek_r1_distill" else 0), result.get("first_render")
 
 
-def test_qwen3_left_out_counts_equal_a_direct_computation(reasoning_rows):
-    """The reports' counts, against the definition computed with the public API: for each assistant message with
-    reasoning that is not the last, the tokens its own last-turn render trains beyond its turn in the full render."""
+@pytest.mark.parametrize("inline", [False, True], ids=["reasoning_content", "think_in_content"])
+def test_qwen3_left_out_counts_equal_a_direct_computation(reasoning_rows, inline):
+    """The reports' counts, against the definition computed with the public API: the assistant messages, but the
+    last, whose reasoning shows in the turn their own last-turn render trains and not in their turn of the full
+    render, and the tokens the former trains beyond the latter."""
     hs = _sweep()
     masker = sftmask.Masker.from_pretrained(shared_path("tokenizers", "qwen3"), chat_template=hs.templates()["qwen3"])
-    rows = reasoning_rows[:20]
+    rows = reasoning_rows[inline][:20]
     messages, tokens, losing = 0, 0, set()
 
-    def count(m):
+    def turn(m) -> tuple[int, str]:
+        """The trained tokens of the one selected turn: how many, and their text."""
         try:
-            return int((masker.encode(m, tools=row.get("tools"), mode="turns")["labels"] != IGNORE).sum())
+            encoded = masker.encode(m, tools=row.get("tools"), mode="turns")
         except sftmask.UntrainableError:
-            return 0
+            return 0, ""
+        return int((encoded["labels"] != IGNORE).sum()), "".join(trained_texts(masker, encoded))
 
     for r, row in enumerate(rows):
         ms = row["messages"]
         for k, message in enumerate(ms[:-1]):
-            if message["role"] == "assistant" and message.get("reasoning_content"):
-                lost = count(with_only(ms[: k + 1], k)) - count(with_only(ms, k))
-                if lost > 0:
-                    messages, tokens = messages + 1, tokens + lost
+            content = message.get("content") or ""
+            inlined = content.split("</think>")[0].split("<think>")[-1] if "</think>" in content else ""
+            reasoning = (message.get("reasoning_content") or inlined).strip()
+            if message["role"] == "assistant" and reasoning:
+                (own, own_text), (rendered, rendered_text) = turn(with_only(ms[: k + 1], k)), turn(with_only(ms, k))
+                if reasoning in own_text and reasoning not in rendered_text:
+                    messages, tokens = messages + 1, tokens + own - rendered
                     losing.add(r)
     report = sftmask.BatchReport.of(masker.encode_batch(rows))
     assert (report.left_out_messages, report.left_out_tokens) == (messages, tokens)
@@ -253,7 +263,7 @@ def test_qwen3_left_out_counts_equal_a_direct_computation(reasoning_rows):
     auto = masker.encode_batch(rows, history="auto")
     expanded = {r for r, m in zip(auto["source_row"].to_pylist(), auto["source_message"].to_pylist()) if m is not None}
     assert expanded == losing
-    REPORT.append(f"Qwen3, {len(rows)} multi-turn reasoning rows as rendered: {messages} trained messages lose "
+    REPORT.append(f"Qwen3, {len(rows)} multi-turn reasoning rows ({'think in content' if inline else 'reasoning_content'}) as rendered: {messages} trained messages lose "
                   f"{tokens} tokens of reasoning; history='auto' expands exactly the {len(losing)} rows that lose any")
 
 

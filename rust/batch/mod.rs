@@ -264,6 +264,38 @@ mod tests {
     }
 
     #[test]
+    fn per_turn_rows_say_where_they_came_from() {
+        // Drops the reasoning of turns before the last user message, as Qwen3's template does.
+        let template = "{%- set ns = namespace(q=-1) %}{%- for m in messages %}{%- if m.role == 'user' %}\
+            {%- set ns.q = loop.index0 %}{%- endif %}{%- endfor %}{%- for m in messages %}<|im_start|>{{ m.role }}\n\
+            {%- if m.reasoning_content and loop.index0 > ns.q %}<think>{{ m.reasoning_content }}</think>{%- endif %}\
+            {{ m.content }}<|im_end|>\n{%- endfor %}{%- if add_generation_prompt %}<|im_start|>assistant\n{%- endif %}";
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/sftmask/demo");
+        let masker = Masker::from_files(&TokenizerFiles::read_dir(&dir).unwrap(), Some(template)).unwrap();
+        let rows = rows(serde_json::json!([
+            [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+            [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b", "reasoning_content": "think b"},
+             {"role": "user", "content": "c"}, {"role": "assistant", "content": "d", "reasoning_content": "think d"}],
+        ]));
+        let encode = |history| {
+            let policy = Policy { history, ..Policy::default() };
+            encode_rows(&masker, &rows, &RenderOptions::default(), Some(&policy), OnError::Raise, 1).unwrap()
+        };
+        let as_rendered = encode(History::AsRendered);
+        assert_eq!((as_rendered.rows_out(), as_rendered.rows_expanded), (2, 0));
+        assert_eq!(as_rendered.lost.messages, 1);
+        assert!(as_rendered.lost.tokens > 0);
+        let auto = encode(History::Auto);
+        assert_eq!((auto.source_rows.as_slice(), auto.source_messages.as_slice()), (&[0, 1, 1][..], &[-1, 1, 3][..]));
+        assert_eq!((auto.rows_expanded, auto.lost), (1, Lost::default()));
+        assert_eq!(auto.tokens_as_rendered, as_rendered.tokens_out());
+        assert!(auto.tokens_out() > auto.tokens_as_rendered);
+        let per_turn = encode(History::PerTurn);
+        assert_eq!(per_turn.source_messages, [1, 1, 3]);
+        assert_eq!(per_turn.rows_expanded, 2);
+    }
+
+    #[test]
     fn raise_names_the_row() {
         let err =
             encode_rows(&demo_masker(), &sample(), &RenderOptions::default(), None, OnError::Raise, 1).unwrap_err();

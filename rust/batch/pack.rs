@@ -276,6 +276,12 @@ mod tests {
             assert_eq!(*cu.last().unwrap() as usize, tokens);
             let positions =
                 &packed.position_ids[packed.token_offsets[p] as usize..packed.token_offsets[p + 1] as usize];
+            let rows = &packed.seq_rows[packed.seq_offsets[p] as usize..packed.seq_offsets[p + 1] as usize];
+            for (w, &row) in cu.windows(2).zip(rows) {
+                // Token values encode (sequence, position): each sequence comes from the row it names.
+                assert_eq!(positions.len(), tokens);
+                assert_eq!(packed.input_ids[packed.token_offsets[p] as usize + w[0] as usize] / 1000, row);
+            }
             for (w, &len) in cu.windows(2).zip(lengths) {
                 assert_eq!(w[1] - w[0], len);
                 assert_eq!(&positions[w[0] as usize..w[1] as usize], &(0..len).collect::<Vec<_>>()[..]);

@@ -113,15 +113,26 @@ impl Conversation {
         Conversation { messages: Value::from(messages), roles: self.roles[..len].to_vec(), ..self.clone() }
     }
 
-    /// Whether message `index` carries reasoning: a reasoning field (`reasoning_content`, `thinking`, `reasoning`)
-    /// with text, or a `</think>` in its content. What templates that rewrite history drop from earlier turns.
-    pub fn carries_reasoning(&self, index: usize) -> bool {
-        let Ok(message) = self.messages.get_item_by_index(index) else { return false };
-        let text = |name: &str| message.get_attr(name).ok().filter(|v| v.kind() == ValueKind::String);
-        REASONING_FIELDS
+    /// The reasoning message `index` carries, trimmed: its first reasoning field (`reasoning_content`, `thinking`,
+    /// `reasoning`) with text, or the text before the first `</think>` in its content (after a `<think>`). What
+    /// templates that rewrite history drop from earlier turns.
+    pub fn reasoning(&self, index: usize) -> Option<String> {
+        let message = self.messages.get_item_by_index(index).ok()?;
+        let text = |name: &str| message.get_attr(name).ok().filter(|v| v.as_str().is_some());
+        let field = REASONING_FIELDS
             .iter()
-            .any(|name| text(name).is_some_and(|v| !v.as_str().unwrap_or_default().trim().is_empty()))
-            || text("content").is_some_and(|v| v.as_str().unwrap_or_default().contains("</think>"))
+            .filter_map(|name| text(name))
+            .find(|v| !v.as_str().unwrap_or_default().trim().is_empty());
+        let reasoning = match (field, text("content")) {
+            (Some(field), _) => field.as_str()?.trim().to_string(),
+            (None, Some(content)) => {
+                // As Qwen3's template reads it: after the last `<think>` before the first `</think>`.
+                let (before, _) = content.as_str()?.split_once("</think>")?;
+                before.rsplit_once("<think>").map_or(before, |(_, reasoning)| reasoning).trim().to_string()
+            }
+            (None, None) => return None,
+        };
+        (!reasoning.is_empty()).then_some(reasoning)
     }
 }
 
@@ -281,6 +292,21 @@ mod tests {
         assert_eq!(keys(&message), ["thinking", "role", "content", "reasoning", "reasoning_content"]);
         assert_eq!(message.get_attr("reasoning_content").unwrap().as_str(), Some("r"));
         assert_eq!(message.get_attr("thinking").unwrap().as_str(), Some("r"));
+    }
+
+    #[test]
+    fn reasoning_comes_from_a_field_or_before_a_closing_think_tag() {
+        let c = conv(serde_json::json!([
+            {"role": "assistant", "content": "a", "reasoning_content": "  r  "},
+            {"role": "assistant", "content": "<think>\nsteps\n</think>\n\nanswer"},
+            {"role": "assistant", "content": "a", "thinking": " "},
+            {"role": "user", "content": "u"},
+        ]))
+        .unwrap();
+        let reasoning: Vec<Option<String>> = (0..5).map(|k| c.reasoning(k)).collect();
+        assert_eq!(reasoning, [Some("r".into()), Some("steps".into()), None, None, None]);
+        let prefix = c.prefix(2);
+        assert_eq!((prefix.len(), prefix.messages.len()), (2, Some(2)));
     }
 
     #[test]
