@@ -60,8 +60,8 @@ impl Expansion {
     }
 }
 
-/// Trained messages whose text (reasoning or content) a render leaves out, and the tokens their own last-turn
-/// render would train beyond it.
+/// Trained messages whose reasoning a render leaves out, and the tokens their own last-turn renders would train
+/// beyond it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Lost {
     pub messages: usize,

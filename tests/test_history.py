@@ -303,3 +303,25 @@ def test_a_policy_and_the_command_line_take_history(tmp_path):
     assert main([*args, "--history", "per_turn"]) == 0
     assert pq.read_table(out)["source_message"].to_pylist() == [1, 3]
     assert np.array_equal(pa.array([1]).to_numpy(), [1])
+
+
+def test_qwen3_per_turn_rows_are_the_same_through_prepare_and_datasets_map(reasoning_rows, tmp_path):
+    """The rows checked against transformers above (`encode_batch`), written by `prepare` and by `datasets.map`."""
+    hs = _sweep()
+    datasets = pytest.importorskip("datasets")
+    masker = sftmask.Masker.from_pretrained(shared_path("tokenizers", "qwen3"), chat_template=hs.templates()["qwen3"])
+    rows = reasoning_rows[False][:12]
+    direct = masker.encode_batch(rows, history="per_turn")
+    source = tmp_path / "rows.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    prepare(masker, [source], tmp_path / "out.parquet", history="per_turn", progress=False)
+    written = pq.read_table(tmp_path / "out.parquet")
+    # As JSON text: the tools' argument schemas differ from row to row, which `datasets` cannot type.
+    as_text = [{"messages": json.dumps(r["messages"]), "tools": json.dumps(r.get("tools"))} for r in rows]
+    mapped = datasets.Dataset.from_list(as_text).map(
+        masker, batched=True, batch_size=5, remove_columns=["messages", "tools"], fn_kwargs={"history": "per_turn"}
+    )
+    for name in ("input_ids", "labels", "source_message"):
+        assert written[name].to_pylist() == direct[name].to_pylist() == mapped[name]
+    # datasets.map numbers rows within each batch it passes; prepare across the whole input.
+    assert written["source_row"].to_pylist() == direct["source_row"].to_pylist()
