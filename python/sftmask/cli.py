@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
+import threading
 import typing
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -49,12 +51,19 @@ def _prepare(args: argparse.Namespace) -> int:
     if output is None:
         raise _UsageError("prepare needs -o OUTPUT")
     masker = _masker(args)
-    summary = prepare(
-        masker, args.inputs, output, pack_length=args.pack, overflow=args.overflow, on_error=args.on_error,
-        chunk_rows=args.chunk_rows, threads=args.threads, split=args.split, **_row_options(args),
-    )
+    try:
+        summary = prepare(
+            masker, args.inputs, output, pack_length=args.pack, overflow=args.overflow, on_error=args.on_error,
+            chunk_rows=args.chunk_rows, threads=args.threads, split=args.split, shard_rows=args.shard_rows,
+            resume=args.resume, **_row_options(args),
+        )
+    except (KeyboardInterrupt, _Terminated) as exc:
+        what, code = ("terminated (SIGTERM)", 143) if isinstance(exc, _Terminated) else ("interrupted", 130)
+        if args.shard_rows:
+            raise _Stopped(f"{what}: the complete shards in {output} are kept; --resume continues", code) from None
+        raise _Stopped(f"{what}: nothing was written to {output}", code) from None
     print(summary.format())
-    print(f"wrote {output}")
+    print(f"wrote {output}" + (" (shards and .sftmask-manifest.json)" if args.shard_rows else ""))
     failure = summary.failure(args.max_error_rate)
     if failure:
         print(f"sftmask: prepare failed: {failure}", file=sys.stderr)
@@ -112,6 +121,22 @@ def _iter_rows(path: str, split: str | None = None) -> Iterator[Any]:
 
 class _UsageError(Exception):
     pass
+
+
+class _Terminated(BaseException):
+    """Raised by SIGTERM in the main thread, so that a job stops and cleans up as on Ctrl-C."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise _Terminated()
+
+
+class _Stopped(Exception):
+    """A job stopped by a signal: one line for the user, and the exit code of that signal."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _positive(text: str) -> int:
@@ -231,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     prepare.add_argument("--max-error-rate", type=_rate, default=MAX_ERROR_RATE, metavar="SHARE",
                          help=f"exit with 1 when more than this share of rows fail (default: {MAX_ERROR_RATE})")
     prepare.add_argument("--chunk-rows", type=_positive, default=8192, help="rows per chunk and Parquet row group")
+    prepare.add_argument("--shard-rows", type=_positive, metavar="N",
+                         help="write OUTPUT as a directory of shards (part-00000.parquet, ...) of about N input rows "
+                              "each, with a .sftmask-manifest.json")
+    prepare.add_argument("--resume", action="store_true",
+                         help="continue a sharded job after its last complete shard (same input, tokenizer, "
+                              "template and options)")
     prepare.set_defaults(run=_prepare)
 
     show = commands.add_parser("show", help="print conversations with their trained tokens highlighted")
@@ -250,16 +281,31 @@ def main(argv: list[str] | None = None) -> int:
     check.set_defaults(run=_check)
 
     args = parser.parse_args(argv)
+    # SIGTERM (a scheduler's preemption) stops the job as Ctrl-C does: partial output removed, one line, no traceback.
+    on_main_thread = threading.current_thread() is threading.main_thread()  # where Python takes signal handlers
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if on_main_thread else None
     try:
         return args.run(args)
     except _UsageError as exc:
         parser.error(str(exc))
+    except _Stopped as exc:
+        print(f"sftmask: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("sftmask: interrupted", file=sys.stderr)
+        return 130
+    except _Terminated:
+        print("sftmask: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except BrokenPipeError:  # output piped into `head`: stop quietly
         sys.stderr.close()
         return 141
     except (OSError, ValueError) as exc:  # sftmask errors are ValueErrors
         print(f"sftmask: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

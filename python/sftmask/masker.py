@@ -354,6 +354,24 @@ class Masker:
 
         return check(self, data, **options)
 
+    def fingerprint(self) -> str:
+        """A hash of what the masker was built from: the tokenizer's files and the chat template (not the policy).
+        Two maskers with the same fingerprint encode alike under the same policy."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        kind, *args = self._source
+        if kind == "dir":
+            directory, template = Path(args[0]), args[1]
+            for name in TOKENIZER_FILES:
+                path = directory / name
+                digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+        else:
+            tokenizer_json, tokenizer_config, template = args[0], args[1], args[2]
+            digest.update(tokenizer_json.encode() + b"\0" + (tokenizer_config or "").encode() + b"\0")
+        digest.update((template or "").encode())
+        return digest.hexdigest()
+
     def _check_template_kwargs(self, template_kwargs: Mapping[str, Any]) -> None:
         """A call's template variables: a typo of a policy option raises, a name the template never reads warns."""
         check_template_kwargs(template_kwargs, self._template_variables, self._ignored_keywords)

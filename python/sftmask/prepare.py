@@ -7,7 +7,7 @@ work on the table read back.
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 import sftmask
 from sftmask import _native
 from sftmask.constants import IGNORE_INDEX, Overflow, PrepareOnError
 from sftmask.masker import READ_OPTIONS, Masker, read_options
+from sftmask.output import Manifest, ParquetOutput
 from sftmask.packing import PACK_REPORT_KEY, PackReport, pack
+from sftmask.policy import split_options
 from sftmask.progress import Progress
 from sftmask.report import BatchReport
 from sftmask.sources import Chunk, input_size, read_chunks
@@ -100,6 +101,27 @@ class PrepareSummary:
         if len(self.first_errors) < SHOWN_ERRORS:
             self.first_errors.append(error)
 
+    def add(self, other: PrepareSummary) -> None:
+        """Adds the counts of `other` (a later part of the same job) to these."""
+        for f in dataclasses.fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "first_errors":
+                self.first_errors += theirs[: SHOWN_ERRORS - len(mine)]
+            elif f.name == "formats":
+                for name, count in theirs.items():
+                    mine[name] = mine.get(name, 0) + count
+            elif f.name == "packs":
+                self.packs = None if mine is None and theirs is None else (mine or 0) + (theirs or 0)
+            elif isinstance(mine, (int, float)) and not isinstance(mine, bool):
+                setattr(self, f.name, mine + theirs)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PrepareSummary:
+        return cls(**{**data, "first_errors": [FailedRow(**e) for e in data.get("first_errors", [])]})
+
     def format(self) -> str:
         rate = self.rows_in / self.seconds if self.seconds else 0.0
         formats = ", ".join(f"{name} ({count:,} rows)" for name, count in self.formats.items()) or "none"
@@ -119,7 +141,6 @@ class PrepareSummary:
         lines += self._history_lines()
         lines.append(f"time:           {self.seconds:.1f}s ({rate:,.0f} rows/s)")
         return "\n".join(lines)
-
 
     def _history_lines(self) -> list[str]:
         """What `history` did: the per-turn rows and their cost, and the trained text left out."""
@@ -148,35 +169,46 @@ def _raise_row_error(error: FailedRow) -> None:
 
 
 def _encode_chunk(
-    masker: Masker, chunk: Chunk, summary: PrepareSummary, all_errors: list[dict], on_error: PrepareOnError, **options
-) -> pa.RecordBatch:
-    """Encodes one chunk, counting (or raising, under `on_error="raise"`) the rows that fail, by their number in
-    the source."""
+    masker: Masker, chunk: Chunk, first_row: int, on_error: PrepareOnError, **options
+) -> tuple[pa.RecordBatch, PrepareSummary, list[dict]]:
+    """Encodes one chunk whose first row is row `first_row` of the job: the batch, its counts and its failed rows
+    (raised instead, under `on_error="raise"`), each named by its number in its source."""
     # Always "skip" here, so that a failure is reported by its row number in the file, not in the chunk.
     batch = masker.encode_batch(chunk.data, on_error="skip", **options)
     report = BatchReport.of(batch)
-    first_row = summary.rows_in
-    summary.rows_in += report.rows_in
-    summary.truncated += report.truncated
-    summary.rows_encoded += report.rows_out
-    summary.rows_expanded += report.rows_expanded
-    summary.tokens_encoded += report.tokens_out
-    summary.tokens_as_rendered += report.tokens_as_rendered
-    summary.left_out_messages += report.left_out_messages
-    summary.left_out_tokens += report.left_out_tokens
-    for name, count in report.formats.items():
-        summary.formats[name] = summary.formats.get(name, 0) + count
+    summary = PrepareSummary(
+        rows_in=report.rows_in, truncated=report.truncated, formats=dict(report.formats), history=report.history,
+        rows_encoded=report.rows_out, rows_expanded=report.rows_expanded, tokens_encoded=report.tokens_out,
+        tokens_as_rendered=report.tokens_as_rendered, left_out_messages=report.left_out_messages,
+        left_out_tokens=report.left_out_tokens,
+    )
+    errors = []
     for error in report.errors:
         failed = FailedRow(chunk.source, chunk.row_numbers[error.row], error.type, error.message)
         if on_error == "raise":
             _raise_row_error(failed)
         summary.add_error(failed)
-        all_errors.append({"row": first_row + error.row, "type": error.type,
-                           "message": f"{failed.source}: row {failed.row}: {error.message}"})
+        errors.append({"row": first_row + error.row, "type": error.type,
+                       "message": f"{failed.source}: row {failed.row}: {error.message}"})
     if "source_row" in batch.schema.names:  # the row's index among all rows read, not within the chunk
         index = batch.schema.get_field_index("source_row")
         batch = batch.set_column(index, "source_row", pc.add(batch["source_row"], pa.scalar(first_row, pa.int32())))
-    return batch.replace_schema_metadata(None)
+    return batch.replace_schema_metadata(None), summary, errors
+
+
+@dataclass
+class _Part:
+    """What goes into one output file: its counts, failed rows and packing totals."""
+
+    summary: PrepareSummary
+    errors: list[dict] = field(default_factory=list)
+    pack_totals: dict[str, int] = field(default_factory=dict)
+
+    def add(self, summary: PrepareSummary, errors: list[dict], pack_totals: dict[str, int]) -> None:
+        self.summary.add(summary)
+        self.errors += errors
+        for name, count in pack_totals.items():
+            self.pack_totals[name] = self.pack_totals.get(name, 0) + count
 
 
 def prepare(
@@ -191,6 +223,8 @@ def prepare(
     threads: int | None = None,
     progress: bool | None = None,
     split: str | None = None,
+    shard_rows: int | None = None,
+    resume: bool = False,
     **options,
 ) -> PrepareSummary:
     """Encodes every row of `inputs` (JSONL, JSON, Parquet files, saved `datasets` directories, hub dataset ids) into
@@ -203,58 +237,107 @@ def prepare(
     dataset. `options` go to `encode_batch`: how rows are read (`format`, `role_map`, column names, ...), policy
     options such as `max_length`, template variables. `progress` defaults to a bar when standard error is a
     terminal. The file's metadata carries the reports (`BatchReport.of`, `PackReport.of` on the table read back).
+
+    The file is written under a hidden temporary name beside `output` and renamed into place when complete: an
+    interruption (an exception, Ctrl-C, SIGTERM, even SIGKILL) never leaves a file at `output` that looks finished.
+
+    `shard_rows`: `output` is a directory of shards, `part-00000.parquet`, ..., each holding the rows encoded from
+    about `shard_rows` input rows (whole chunks), each with its own reports, and a hidden `.sftmask-manifest.json`
+    of the shards, their rows and tokens, and the job's settings. `resume=True` continues such a job after its last
+    complete shard, refusing one whose input files, tokenizer, template or options differ; the result is the one
+    an uninterrupted run writes. `datasets.load_dataset("parquet", data_dir=output)` reads the shards.
     """
     if on_error not in ("skip", "raise"):
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
     if pack_length is not None and pack_length < 1:
         raise ValueError(f"pack_length must be a positive number of tokens, got {pack_length}")
+    if shard_rows is not None and shard_rows < 1:
+        raise ValueError(f"shard_rows must be a positive number of rows, got {shard_rows}")
+    if resume and shard_rows is None:
+        raise ValueError("resume continues a sharded job: give shard_rows (--shard-rows) as the job did")
     paths = [Path(p) for p in inputs]
     columns = _native.format_columns(read_options(**{k: v for k, v in options.items() if k in READ_OPTIONS})["columns"])
+    history = options.get("history", masker.policy.history)
+    new_part = lambda: _Part(PrepareSummary(packs=0 if pack_length else None, history=history))  # noqa: E731
+    total = new_part()
+    manifest = None
+    if shard_rows is not None:
+        settings = _job_settings(masker, paths, pack_length, overflow, on_error, chunk_rows, split, shard_rows, options)
+        manifest = Manifest.start(Path(output), settings, resume)
+        for shard in manifest.shards:
+            total.summary.add(PrepareSummary.from_dict(shard["summary"]))
     bar = Progress(input_size(paths), enabled=progress)
-    summary = PrepareSummary(packs=0 if pack_length else None, history=options.get("history", masker.policy.history))
-    pack_totals: dict[str, int] = {}
-    all_errors: list[dict] = []
-    writer: pq.ParquetWriter | None = None
-    bytes_done = 0
+    part, current = new_part(), None
+    rows_read, bytes_done = 0, 0
+
+    def finish_file() -> None:
+        nonlocal part, current
+        if current is None:  # no rows at all: still a valid, empty file with the columns
+            current = ParquetOutput(manifest.next_file() if manifest else Path(output))
+            empty = masker.encode_batch([], on_error="skip", history=history).replace_schema_metadata(None)
+            current.write(_pack(empty, pack_length, overflow, part.summary)[0] if pack_length else empty)
+        current.commit(_file_reports(part.summary, part.errors, pack_length, part.pack_totals))
+        if manifest is not None:
+            manifest.add({"file": current.path.name, "input_rows_end": rows_read, "rows_in": part.summary.rows_in,
+                          "rows_out": part.summary.rows_out, "tokens": part.summary.tokens,
+                          "summary": part.summary.to_dict()})
+        total.add(part.summary, part.errors, part.pack_totals)
+        part, current = new_part(), None
+
     try:
-        for chunk in read_chunks(paths, chunk_rows, columns=columns, split=split):
-            batch = _encode_chunk(masker, chunk, summary, all_errors, on_error, threads=threads, **options)
-            tokens = int(pc.sum(batch["num_tokens"]).as_py() or 0)
-            if pack_length:
-                batch = _pack(batch, pack_length, overflow, summary, pack_totals)
-            else:
-                summary.rows_out += batch.num_rows
-                summary.tokens += tokens
-                summary.trained_tokens += int(pc.sum(batch["num_trained_tokens"]).as_py() or 0)
-            writer = writer or pq.ParquetWriter(str(output), batch.schema)
-            writer.write_batch(batch)
-            bytes_done = chunk.bytes_done
-            bar.update(len(chunk.row_numbers), tokens, bytes_done)
-        if writer is None:  # no input rows at all: still write a valid, empty file
-            empty = masker.encode_batch([], on_error="skip", history=summary.history).replace_schema_metadata(None)
-            if pack_length:
-                empty = _pack(empty, pack_length, overflow, summary, pack_totals)
-            writer = pq.ParquetWriter(str(output), empty.schema)
-        _add_reports(writer, _file_reports(summary, all_errors, pack_length, pack_totals))
+        if manifest is None or not manifest.complete:
+            for chunk in read_chunks(paths, chunk_rows, columns=columns, split=split):
+                first_row, rows_read = rows_read, rows_read + len(chunk.row_numbers)
+                bytes_done = chunk.bytes_done
+                if manifest is not None and rows_read <= manifest.rows_done:  # in a complete shard already
+                    bar.update(len(chunk.row_numbers), 0, bytes_done)
+                    continue
+                batch, summary, errors = _encode_chunk(masker, chunk, first_row, on_error, threads=threads, **options)
+                tokens = summary.tokens_encoded
+                pack_totals: dict[str, int] = {}
+                if pack_length:
+                    batch, pack_totals = _pack(batch, pack_length, overflow, summary)
+                else:
+                    summary.rows_out, summary.tokens = batch.num_rows, tokens
+                    summary.trained_tokens = int(pc.sum(batch["num_trained_tokens"]).as_py() or 0)
+                part.add(summary, errors, pack_totals)
+                current = current or ParquetOutput(manifest.next_file() if manifest else Path(output))
+                current.write(batch)
+                bar.update(len(chunk.row_numbers), tokens, bytes_done)
+                if manifest is not None and part.summary.rows_in >= shard_rows:
+                    finish_file()
+            if current is not None or manifest is None or not manifest.shards:
+                finish_file()
+            if manifest is not None:
+                manifest.complete = True
+                manifest.save()
     except BaseException:
-        if writer is not None:  # leave no half-written output behind
-            writer.close()
-            Path(output).unlink(missing_ok=True)
+        if current is not None:  # leave no half-written output behind
+            current.abort()
         raise
     finally:
         bar.close(bytes_done)
-    writer.close()
+    summary = total.summary
     summary.seconds = bar.elapsed
     return summary
 
 
-def _add_reports(writer: pq.ParquetWriter, reports: dict[str, str]) -> None:
-    """Stores the reports in the file's metadata, and in the Arrow schema pyarrow (and `datasets`) read back: that
-    schema is only written when the file is closed, as the `ARROW:schema` entry, so it is replaced by the same
-    schema with the reports in its metadata."""
-    schema = writer.schema.with_metadata({**(writer.schema.metadata or {}), **reports})
-    arrow_schema = base64.b64encode(schema.serialize().to_pybytes()).decode()
-    writer.add_key_value_metadata({**reports, "ARROW:schema": arrow_schema})
+def _job_settings(masker: Masker, paths, pack_length, overflow, on_error, chunk_rows, split, shard_rows, options):
+    """What a resumed job must share with the one it continues: each input file (its size and modification time),
+    the tokenizer and template (a hash of their files), the policy and every option."""
+    inputs = []
+    for path in paths:
+        stat = path.stat() if path.exists() else None
+        inputs.append({"path": str(path.resolve()) if stat else str(path),
+                       "bytes": stat.st_size if stat else None, "mtime_ns": stat.st_mtime_ns if stat else None})
+    policy = masker.policy.replace(**split_options(dict(options))).as_native()
+    other = {k: v for k, v in options.items() if k not in policy}
+    return {
+        "inputs": inputs, "tokenizer": masker.fingerprint(), "policy": policy,
+        "options": json.loads(json.dumps(other, default=str)), "pack_length": pack_length, "overflow": overflow,
+        "on_error": on_error, "chunk_rows": chunk_rows, "split": split, "shard_rows": shard_rows,
+        "sftmask": sftmask.__version__,
+    }
 
 
 def _file_reports(summary: PrepareSummary, errors: list[dict], pack_length, pack_totals) -> dict[str, str]:
@@ -274,8 +357,9 @@ def _file_reports(summary: PrepareSummary, errors: list[dict], pack_length, pack
 
 
 def _pack(
-    batch: pa.RecordBatch, pack_length: int, overflow: Overflow, summary: PrepareSummary, totals: dict[str, int]
-) -> pa.RecordBatch:
+    batch: pa.RecordBatch, pack_length: int, overflow: Overflow, summary: PrepareSummary
+) -> tuple[pa.RecordBatch, dict[str, int]]:
+    """The batch packed, its counts added to `summary`, and the packing totals."""
     packed = pack(batch, pack_length, overflow=overflow)
     report = PackReport.of(packed)
     summary.packs = (summary.packs or 0) + report.packs
@@ -286,6 +370,5 @@ def _pack(
     summary.tokens += report.tokens
     labels = pc.list_flatten(packed.column("labels"))
     summary.trained_tokens += int(pc.sum(pc.not_equal(labels, IGNORE_INDEX)).as_py() or 0)
-    for name in ("packs", "sequences", "tokens", "truncated", "split", "dropped", "tokens_dropped", "null_rows"):
-        totals[name] = totals.get(name, 0) + getattr(report, name)
-    return packed.replace_schema_metadata(None)
+    names = ("packs", "sequences", "tokens", "truncated", "split", "dropped", "tokens_dropped", "null_rows")
+    return packed.replace_schema_metadata(None), {name: getattr(report, name) for name in names}
