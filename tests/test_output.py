@@ -181,3 +181,17 @@ def test_the_python_api_removes_its_partial_file_when_interrupted(tmp_path, monk
     with pytest.raises(KeyboardInterrupt):
         prepare(masker, [source], output, chunk_rows=50, progress=False)
     assert sorted(os.listdir(tmp_path)) == ["rows.jsonl"]  # neither the output nor its partial file
+
+
+def test_shards_by_size(tmp_path):
+    source = tmp_path / "rows.jsonl"
+    source.write_text(DEMO_ROWS * 20, encoding="utf-8")
+    output = tmp_path / "shards"
+    assert main(["prepare", str(source), "-o", str(output), "--tokenizer", str(sftmask.DEMO_DIR),
+                 "--chunk-rows", "100", "--shard-size", "20K"]) == 0
+    shards = sorted(output.glob("part-*.parquet"))
+    assert len(shards) >= 2
+    assert all(path.stat().st_size >= 20 * 1024 for path in shards[:-1])
+    single = tmp_path / "single.parquet"
+    assert main(["prepare", str(source), "-o", str(single), "--tokenizer", str(sftmask.DEMO_DIR)]) == 0
+    assert read_shards(output)["labels"].to_pylist() == pq.read_table(single)["labels"].to_pylist()

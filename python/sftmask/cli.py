@@ -55,15 +55,15 @@ def _prepare(args: argparse.Namespace) -> int:
         summary = prepare(
             masker, args.inputs, output, pack_length=args.pack, overflow=args.overflow, on_error=args.on_error,
             chunk_rows=args.chunk_rows, threads=args.threads, split=args.split, shard_rows=args.shard_rows,
-            resume=args.resume, **_row_options(args),
+            shard_size=args.shard_size, resume=args.resume, **_row_options(args),
         )
     except (KeyboardInterrupt, _Terminated) as exc:
         what, code = ("terminated (SIGTERM)", 143) if isinstance(exc, _Terminated) else ("interrupted", 130)
-        if args.shard_rows:
+        if args.shard_rows or args.shard_size:
             raise _Stopped(f"{what}: the complete shards in {output} are kept; --resume continues", code) from None
         raise _Stopped(f"{what}: nothing was written to {output}", code) from None
     print(summary.format())
-    print(f"wrote {output}" + (" (shards and .sftmask-manifest.json)" if args.shard_rows else ""))
+    print(f"wrote {output}" + (" (shards and .sftmask-manifest.json)" if args.shard_rows or args.shard_size else ""))
     failure = summary.failure(args.max_error_rate)
     if failure:
         print(f"sftmask: prepare failed: {failure}", file=sys.stderr)
@@ -146,6 +146,19 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value} (leave the option out to turn it off)")
+    return value
+
+
+def _size(text: str) -> int:
+    """Bytes, with an optional K, M or G (powers of 1024): `512M`."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    number, unit = (text[:-1], units[text[-1].upper()]) if text[-1:].upper() in units else (text, 1)
+    try:
+        value = int(float(number) * unit)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size such as 512M or 2G, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text!r}")
     return value
 
 
@@ -259,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     prepare.add_argument("--shard-rows", type=_positive, metavar="N",
                          help="write OUTPUT as a directory of shards (part-00000.parquet, ...) of about N input rows "
                               "each, with a .sftmask-manifest.json")
+    prepare.add_argument("--shard-size", type=_size, metavar="SIZE",
+                         help="write OUTPUT as a directory of shards closed once a file is SIZE bytes (512M, 2G, ...)")
     prepare.add_argument("--resume", action="store_true",
                          help="continue a sharded job after its last complete shard (same input, tokenizer, "
                               "template and options)")

@@ -224,6 +224,7 @@ def prepare(
     progress: bool | None = None,
     split: str | None = None,
     shard_rows: int | None = None,
+    shard_size: int | None = None,
     resume: bool = False,
     **options,
 ) -> PrepareSummary:
@@ -243,7 +244,8 @@ def prepare(
 
     `shard_rows`: `output` is a directory of shards, `part-00000.parquet`, ..., each holding the rows encoded from
     about `shard_rows` input rows (whole chunks), each with its own reports, and a hidden `.sftmask-manifest.json`
-    of the shards, their rows and tokens, and the job's settings. `resume=True` continues such a job after its last
+    of the shards, their rows and tokens, and the job's settings. `shard_size` (bytes) closes a shard once its
+    file is that large, with or without `shard_rows`. `resume=True` continues such a job after its last
     complete shard, refusing one whose input files, tokenizer, template or options differ; the result is the one
     an uninterrupted run writes. `datasets.load_dataset("parquet", data_dir=output)` reads the shards.
     """
@@ -251,18 +253,22 @@ def prepare(
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
     if pack_length is not None and pack_length < 1:
         raise ValueError(f"pack_length must be a positive number of tokens, got {pack_length}")
-    if shard_rows is not None and shard_rows < 1:
-        raise ValueError(f"shard_rows must be a positive number of rows, got {shard_rows}")
-    if resume and shard_rows is None:
-        raise ValueError("resume continues a sharded job: give shard_rows (--shard-rows) as the job did")
+    for name, value in (("shard_rows", shard_rows), ("shard_size", shard_size)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be a positive number, got {value}")
+    sharded = shard_rows is not None or shard_size is not None
+    if resume and not sharded:
+        raise ValueError("resume continues a sharded job: give shard_rows or shard_size (--shard-rows, --shard-size) "
+                         "as the job did")
     paths = [Path(p) for p in inputs]
     columns = _native.format_columns(read_options(**{k: v for k, v in options.items() if k in READ_OPTIONS})["columns"])
     history = options.get("history", masker.policy.history)
     new_part = lambda: _Part(PrepareSummary(packs=0 if pack_length else None, history=history))  # noqa: E731
     total = new_part()
     manifest = None
-    if shard_rows is not None:
-        settings = _job_settings(masker, paths, pack_length, overflow, on_error, chunk_rows, split, shard_rows, options)
+    if sharded:
+        sharding = {"shard_rows": shard_rows, "shard_size": shard_size}
+        settings = _job_settings(masker, paths, pack_length, overflow, on_error, chunk_rows, split, sharding, options)
         manifest = Manifest.start(Path(output), settings, resume)
         for shard in manifest.shards:
             total.summary.add(PrepareSummary.from_dict(shard["summary"]))
@@ -304,7 +310,7 @@ def prepare(
                 current = current or ParquetOutput(manifest.next_file() if manifest else Path(output))
                 current.write(batch)
                 bar.update(len(chunk.row_numbers), tokens, bytes_done)
-                if manifest is not None and part.summary.rows_in >= shard_rows:
+                if manifest is not None and _shard_full(current, part.summary, shard_rows, shard_size):
                     finish_file()
             if current is not None or manifest is None or not manifest.shards:
                 finish_file()
@@ -322,7 +328,14 @@ def prepare(
     return summary
 
 
-def _job_settings(masker: Masker, paths, pack_length, overflow, on_error, chunk_rows, split, shard_rows, options):
+def _shard_full(current: ParquetOutput, summary: PrepareSummary, shard_rows: int | None, shard_size: int | None):
+    """Whether the shard being written has its input rows or its bytes."""
+    if shard_rows is not None and summary.rows_in >= shard_rows:
+        return True
+    return shard_size is not None and current.partial.stat().st_size >= shard_size
+
+
+def _job_settings(masker: Masker, paths, pack_length, overflow, on_error, chunk_rows, split, sharding, options):
     """What a resumed job must share with the one it continues: each input file (its size and modification time),
     the tokenizer and template (a hash of their files), the policy and every option."""
     inputs = []
@@ -335,7 +348,7 @@ def _job_settings(masker: Masker, paths, pack_length, overflow, on_error, chunk_
     return {
         "inputs": inputs, "tokenizer": masker.fingerprint(), "policy": policy,
         "options": json.loads(json.dumps(other, default=str)), "pack_length": pack_length, "overflow": overflow,
-        "on_error": on_error, "chunk_rows": chunk_rows, "split": split, "shard_rows": shard_rows,
+        "on_error": on_error, "chunk_rows": chunk_rows, "split": split, **sharding,
         "sftmask": sftmask.__version__,
     }
 
