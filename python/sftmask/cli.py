@@ -18,6 +18,7 @@ from sftmask.constants import Overflow, PrepareOnError
 from sftmask.masker import FORMATS
 from sftmask.policy import Policy
 from sftmask.prepare import MAX_ERROR_RATE
+from sftmask.trainers import TRAINERS
 
 DEMO_DATA = sftmask.DEMO_DIR / "conversations.jsonl"
 
@@ -55,7 +56,7 @@ def _prepare(args: argparse.Namespace) -> int:
         summary = prepare(
             masker, args.inputs, output, pack_length=args.pack, overflow=args.overflow, on_error=args.on_error,
             chunk_rows=args.chunk_rows, threads=args.threads, split=args.split, shard_rows=args.shard_rows,
-            shard_size=args.shard_size, resume=args.resume, **_row_options(args),
+            shard_size=args.shard_size, resume=args.resume, for_trainer=args.for_trainer, **_row_options(args),
         )
     except (KeyboardInterrupt, _Terminated) as exc:
         what, code = ("terminated (SIGTERM)", 143) if isinstance(exc, _Terminated) else ("interrupted", 130)
@@ -64,6 +65,8 @@ def _prepare(args: argparse.Namespace) -> int:
         raise _Stopped(f"{what}: nothing was written to {output}", code) from None
     print(summary.format())
     print(f"wrote {output}" + (" (shards and .sftmask-manifest.json)" if args.shard_rows or args.shard_size else ""))
+    if summary.trainer_config:
+        print(f"\nto train with {summary.trainer}, keeping these labels:\n{summary.trainer_config}")
     failure = summary.failure(args.max_error_rate)
     if failure:
         print(f"sftmask: prepare failed: {failure}", file=sys.stderr)
@@ -260,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="JSONL, JSON, Parquet files or saved datasets directories")
     prepare.add_argument("-o", "--output", help="the Parquet file to write")
     _add_masker_options(prepare)
+    prepare.add_argument("--for", dest="for_trainer", choices=sorted(TRAINERS),
+                         help="write what this trainer loads as it is (its columns, file form and packed form) and "
+                              "print the settings that keep the labels")
     prepare.add_argument("--pack", type=_positive, metavar="N",
                          help="pack rows into sequences of N tokens (best-fit decreasing)")
     prepare.add_argument("--overflow", choices=get_args(Overflow), default="truncate",

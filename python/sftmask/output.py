@@ -63,6 +63,28 @@ class ParquetOutput:
         self.partial.unlink(missing_ok=True)
 
 
+class DatasetsDirectoryOutput(ParquetOutput):
+    """A `datasets` `save_to_disk` directory (LLaMA-Factory's `tokenized_path`): written as Parquet under a partial
+    name, converted into a partial directory when complete, and that renamed into place."""
+
+    def commit(self, reports: Mapping[str, str]) -> None:
+        import shutil
+
+        try:
+            import datasets
+        except ImportError as exc:
+            raise ValueError("a save_to_disk directory needs the datasets package: pip install datasets") from exc
+        assert self.writer is not None, "commit after at least one write"
+        self.writer.close()
+        directory = partial_name(self.path.with_name(self.path.name + ".dir"))
+        shutil.rmtree(directory, ignore_errors=True)
+        datasets.Dataset.from_parquet(str(self.partial)).save_to_disk(str(directory))
+        if self.path.exists():  # an earlier output: replaced only now that the new one is complete
+            shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
+        os.replace(directory, self.path)
+        self.partial.unlink()
+
+
 def _add_reports(writer: pq.ParquetWriter, reports: Mapping[str, str]) -> None:
     """Stores the reports in the file's metadata, and in the Arrow schema pyarrow (and `datasets`) read back: that
     schema is only written when the file is closed, as the `ARROW:schema` entry, so it is replaced by the same

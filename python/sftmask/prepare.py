@@ -20,12 +20,13 @@ import sftmask
 from sftmask import _native
 from sftmask.constants import IGNORE_INDEX, Overflow, PrepareOnError
 from sftmask.masker import READ_OPTIONS, Masker, read_options
-from sftmask.output import Manifest, ParquetOutput
+from sftmask.output import DatasetsDirectoryOutput, Manifest, ParquetOutput
 from sftmask.packing import PACK_REPORT_KEY, PackReport, pack
 from sftmask.policy import split_options
 from sftmask.progress import Progress
 from sftmask.report import BatchReport
 from sftmask.sources import Chunk, input_size, read_chunks
+from sftmask.trainers import AXOLOTL_MIN_SAMPLE_LEN, trainer
 
 #: How many failed rows a summary lists.
 SHOWN_ERRORS = 5
@@ -78,6 +79,13 @@ class PrepareSummary:
     left_out_messages: int = 0
     """Trained messages whose text (reasoning) the render of their row leaves out, in rows written as rendered."""
     left_out_tokens: int = 0
+    longest: int = 0
+    """Tokens of the longest row written (with packing, of the longest pack)."""
+    trainer: str | None = None
+    """The trainer the output was written for (`--for`), and the configuration that loads it as written."""
+    trainer_config: str = ""
+    trainer_drops: int = 0
+    """Rows the trainer would drop with that configuration (Axolotl: shorter than its `min_sample_len`)."""
 
     def failure(self, max_error_rate: float = MAX_ERROR_RATE) -> str | None:
         """Why this run should count as failed (exit code 1), or None: no row written, or more failed rows than
@@ -110,6 +118,8 @@ class PrepareSummary:
             elif f.name == "formats":
                 for name, count in theirs.items():
                     mine[name] = mine.get(name, 0) + count
+            elif f.name == "longest":
+                self.longest = max(mine, theirs)
             elif f.name == "packs":
                 self.packs = None if mine is None and theirs is None else (mine or 0) + (theirs or 0)
             elif isinstance(mine, (int, float)) and not isinstance(mine, bool):
@@ -139,6 +149,9 @@ class PrepareSummary:
         if self.errors > len(self.first_errors):
             lines.append(f"  ... and {self.errors - len(self.first_errors):,} more")
         lines += self._history_lines()
+        if self.trainer:
+            lines.append(f"trainer:        {self.trainer}, rows of at most {self.longest:,} tokens; "
+                         f"{self.trainer_drops:,} rows it would drop")
         lines.append(f"time:           {self.seconds:.1f}s ({rate:,.0f} rows/s)")
         return "\n".join(lines)
 
@@ -226,6 +239,7 @@ def prepare(
     shard_rows: int | None = None,
     shard_size: int | None = None,
     resume: bool = False,
+    for_trainer: str | None = None,
     **options,
 ) -> PrepareSummary:
     """Encodes every row of `inputs` (JSONL, JSON, Parquet files, saved `datasets` directories, hub dataset ids) into
@@ -260,10 +274,17 @@ def prepare(
     if resume and not sharded:
         raise ValueError("resume continues a sharded job: give shard_rows or shard_size (--shard-rows, --shard-size) "
                          "as the job did")
+    target = trainer(for_trainer) if for_trainer else None
+    if target is not None:
+        target.check(pack_length)
+        if target.save_to_disk and sharded:
+            raise ValueError("--for llama-factory writes one save_to_disk directory (tokenized_path): leave out "
+                             "--shard-rows / --shard-size")
     paths = [Path(p) for p in inputs]
     columns = _native.format_columns(read_options(**{k: v for k, v in options.items() if k in READ_OPTIONS})["columns"])
     history = options.get("history", masker.policy.history)
     new_part = lambda: _Part(PrepareSummary(packs=0 if pack_length else None, history=history))  # noqa: E731
+    output_kind = DatasetsDirectoryOutput if target is not None and target.save_to_disk else ParquetOutput
     total = new_part()
     manifest = None
     if sharded:
@@ -279,9 +300,10 @@ def prepare(
     def finish_file() -> None:
         nonlocal part, current
         if current is None:  # no rows at all: still a valid, empty file with the columns
-            current = ParquetOutput(manifest.next_file() if manifest else Path(output))
+            current = output_kind(manifest.next_file() if manifest else Path(output))
             empty = masker.encode_batch([], on_error="skip", history=history).replace_schema_metadata(None)
-            current.write(_pack(empty, pack_length, overflow, part.summary)[0] if pack_length else empty)
+            empty = _pack(empty, pack_length, overflow, part.summary)[0] if pack_length else empty
+            current.write(target.convert(empty, pack_length) if target else empty)
         current.commit(_file_reports(part.summary, part.errors, pack_length, part.pack_totals))
         if manifest is not None:
             manifest.add({"file": current.path.name, "input_rows_end": rows_read, "rows_in": part.summary.rows_in,
@@ -306,8 +328,15 @@ def prepare(
                 else:
                     summary.rows_out, summary.tokens = batch.num_rows, tokens
                     summary.trained_tokens = int(pc.sum(batch["num_trained_tokens"]).as_py() or 0)
+                lengths = pc.list_value_length(batch["input_ids"])
+                summary.longest = int(pc.max(lengths).as_py() or 0)
+                if target is not None:
+                    if target.name == "axolotl":
+                        short = pc.less(lengths, AXOLOTL_MIN_SAMPLE_LEN)
+                        summary.trainer_drops = int(pc.sum(short.cast(pa.int32())).as_py() or 0)
+                    batch = target.convert(batch, pack_length)
                 part.add(summary, errors, pack_totals)
-                current = current or ParquetOutput(manifest.next_file() if manifest else Path(output))
+                current = current or output_kind(manifest.next_file() if manifest else Path(output))
                 current.write(batch)
                 bar.update(len(chunk.row_numbers), tokens, bytes_done)
                 if manifest is not None and _shard_full(current, part.summary, shard_rows, shard_size):
@@ -325,6 +354,9 @@ def prepare(
         bar.close(bytes_done)
     summary = total.summary
     summary.seconds = bar.elapsed
+    if target is not None:
+        summary.trainer = target.name
+        summary.trainer_config = target.snippet(str(output), summary.longest, pack_length)
     return summary
 
 
