@@ -1,7 +1,7 @@
 """Time and peak memory of `sftmask prepare` on a generated JSONL of 1,000,000 conversations (bounded: one chunk at
 a time), written as one file and as shards, against `encode_batch` alone on the same chunks, in the same run.
 
-    python benches/bench_prepare_memory.py [--rows 1000000] [--shard-rows 100000] [--keep]
+    python benches/bench_prepare_memory.py [--rows 1000000] [--shard-rows 100000] [--trainers trl ...] [--keep]
 
 Conversations are the shared corpus (qwen3 tokenizer) repeated to `--rows`, or, without ../shared, the demo
 conversations. Each command runs as a child process; its peak RSS is the kernel's `ru_maxrss` for it.
@@ -38,6 +38,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--shard-rows", type=int, default=100_000)
+    parser.add_argument("--trainers", nargs="*", default=["trl", "axolotl", "llama-factory"],
+                        help="also time `prepare --for` each of these")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     args = parser.parse_args()
 
@@ -62,15 +64,20 @@ def main() -> None:
                                                        "--shard-rows", str(args.shard_rows)],
         "encode_batch alone": [sys.executable, "-c", encode_only, str(data), tokenizer],
     }
+    for trainer in args.trainers:
+        variants[f"prepare --for {trainer}"] = [*prepare, "-o", str(workdir / f"for-{trainer}"), "--for", trainer]
     print(f"input: {args.rows:,} conversations, {size_mb:,.0f} MiB of JSONL ({Path(tokenizer).name} tokenizer)")
     seconds = {}
     for name, command in variants.items():
         seconds[name], peak_mib, out = run(command)
         print(f"{name}: {seconds[name]:.1f}s ({args.rows / seconds[name]:,.0f} rows/s), peak RSS {peak_mib:,.0f} MiB")
     print(f"output: {pq.ParquetFile(output).metadata.num_rows:,} rows, {output.stat().st_size / 2**20:,.0f} MiB")
-    one, sharded, alone = seconds.values()
+    one, sharded, alone, *for_trainers = seconds.values()
     print(f"sharded / one file: {sharded / one:.2f}x the time; encode_batch alone / prepare: {alone / one:.2f}x "
           f"(one file), {alone / sharded:.2f}x (shards)")
+    for trainer, time_for in zip(args.trainers, for_trainers):
+        print(f"--for {trainer} / one file: {time_for / one:.2f}x the time; encode_batch alone / it: "
+              f"{alone / time_for:.2f}x")
     if not args.keep:
         shutil.rmtree(workdir)
 

@@ -173,3 +173,12 @@ def test_axolotl_feeds_the_loss_sftmasks_labels(masker, tmp_path, packing):
     assert line.startswith("ok: ")
     if not packing:
         assert line == f"ok: {len(rows['labels'])} rows"
+
+
+def test_an_empty_input_gives_an_empty_llama_factory_directory(masker, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    source = tmp_path / "rows.jsonl"
+    source.write_text("", encoding="utf-8")
+    prepare(masker, [source], tmp_path / "lf", for_trainer="llama-factory", progress=False)
+    loaded = datasets.load_from_disk(str(tmp_path / "lf"))
+    assert loaded.num_rows == 0 and loaded.column_names == ["input_ids", "attention_mask", "labels"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,6 @@ class ParquetOutput:
         self.partial = partial_name(path)
         self.writer: pq.ParquetWriter | None = None
 
-    @property
-    def started(self) -> bool:
-        return self.writer is not None
-
     def write(self, batch: pa.RecordBatch) -> None:
         if self.writer is None:
             self.writer = pq.ParquetWriter(str(self.partial), batch.schema)
@@ -63,26 +60,66 @@ class ParquetOutput:
         self.partial.unlink(missing_ok=True)
 
 
-class DatasetsDirectoryOutput(ParquetOutput):
-    """A `datasets` `save_to_disk` directory (LLaMA-Factory's `tokenized_path`): written as Parquet under a partial
-    name, converted into a partial directory when complete, and that renamed into place."""
+class DatasetsDirectoryOutput:
+    """A `datasets` `save_to_disk` directory (LLaMA-Factory's `tokenized_path`), written as `datasets` writes one: the
+    rows as one Arrow stream file, one batch at a time, in a hidden partial directory renamed into place when
+    complete. Its two small metadata files come from `datasets` itself (an empty dataset of the same schema saved),
+    so they match the installed version."""
 
-    def commit(self, reports: Mapping[str, str]) -> None:
-        import shutil
+    DATA_FILE = "data-00000-of-00001.arrow"
 
+    def __init__(self, path: Path) -> None:
         try:
-            import datasets
+            import datasets  # noqa: F401 - needed at commit; fail before any work
         except ImportError as exc:
             raise ValueError("a save_to_disk directory needs the datasets package: pip install datasets") from exc
+        self.path = path
+        self.partial = partial_name(path)
+        self.writer: pa.ipc.RecordBatchStreamWriter | None = None
+        self.sample: pa.Table | None = None
+        """A row of the data (none when there is none), which `datasets` saves to make the metadata."""
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self.writer is None:
+            shutil.rmtree(self.partial, ignore_errors=True)
+            self.partial.mkdir(parents=True)
+            self.writer = pa.ipc.new_stream(str(self.partial / self.DATA_FILE), batch.schema)
+            self.sample = batch.schema.empty_table()
+        if batch.num_rows and not self.sample.num_rows:
+            self.sample = pa.Table.from_batches([batch.slice(0, 1)])
+        self.writer.write_batch(batch)
+
+    def commit(self, reports: Mapping[str, str]) -> None:
+        """Closes the data file, adds the metadata files, and renames the directory into place (`reports` are not
+        kept: the directory has no place for them)."""
+        import tempfile
+
+        import datasets
+
         assert self.writer is not None, "commit after at least one write"
         self.writer.close()
-        directory = partial_name(self.path.with_name(self.path.name + ".dir"))
-        shutil.rmtree(directory, ignore_errors=True)
-        datasets.Dataset.from_parquet(str(self.partial)).save_to_disk(str(directory))
+        with tempfile.TemporaryDirectory(dir=self.partial.parent, prefix=".sftmask-") as saved:
+            datasets.Dataset(self.sample).save_to_disk(saved)
+            state = json.loads((Path(saved) / "state.json").read_text(encoding="utf-8"))
+            files = [f["filename"] for f in state["_data_files"]]
+            if files == [] and not self.sample.num_rows:  # no rows: datasets writes no data file, and cannot load that
+                state["_data_files"] = [{"filename": self.DATA_FILE}]
+                (Path(saved) / "state.json").write_text(json.dumps(state), encoding="utf-8")
+            elif files != [self.DATA_FILE]:
+                raise ValueError(f"this version of datasets names its data files {files}, not {self.DATA_FILE}")
+            for name in ("state.json", "dataset_info.json"):
+                shutil.copyfile(Path(saved) / name, self.partial / name)
         if self.path.exists():  # an earlier output: replaced only now that the new one is complete
             shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
-        os.replace(directory, self.path)
-        self.partial.unlink()
+        os.replace(self.partial, self.path)
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            try:
+                self.writer.close()
+            finally:
+                self.writer = None
+        shutil.rmtree(self.partial, ignore_errors=True)
 
 
 def _add_reports(writer: pq.ParquetWriter, reports: Mapping[str, str]) -> None:
