@@ -26,7 +26,7 @@ from sftmask.policy import split_options
 from sftmask.progress import Progress
 from sftmask.report import BatchReport
 from sftmask.sources import Chunk, input_size, read_chunks
-from sftmask.trainers import AXOLOTL_MIN_SAMPLE_LEN, trainer
+from sftmask.trainers import Trainer, trainer
 
 #: How many failed rows a summary lists.
 SHOWN_ERRORS = 5
@@ -321,24 +321,11 @@ def prepare(
                     bar.update(len(chunk.row_numbers), 0, bytes_done)
                     continue
                 batch, summary, errors = _encode_chunk(masker, chunk, first_row, on_error, threads=threads, **options)
-                tokens = summary.tokens_encoded
-                pack_totals: dict[str, int] = {}
-                if pack_length:
-                    batch, pack_totals = _pack(batch, pack_length, overflow, summary)
-                else:
-                    summary.rows_out, summary.tokens = batch.num_rows, tokens
-                    summary.trained_tokens = int(pc.sum(batch["num_trained_tokens"]).as_py() or 0)
-                lengths = pc.list_value_length(batch["input_ids"])
-                summary.longest = int(pc.max(lengths).as_py() or 0)
-                if target is not None:
-                    if target.name == "axolotl":
-                        short = pc.less(lengths, AXOLOTL_MIN_SAMPLE_LEN)
-                        summary.trainer_drops = int(pc.sum(short.cast(pa.int32())).as_py() or 0)
-                    batch = target.convert(batch, pack_length)
+                batch, pack_totals = _to_output(batch, summary, pack_length, overflow, target)
                 part.add(summary, errors, pack_totals)
                 current = current or output_kind(manifest.next_file() if manifest else Path(output))
                 current.write(batch)
-                bar.update(len(chunk.row_numbers), tokens, bytes_done)
+                bar.update(len(chunk.row_numbers), summary.tokens_encoded, bytes_done)
                 if manifest is not None and _shard_full(current, part.summary, shard_rows, shard_size):
                     finish_file()
             if current is not None or manifest is None or not manifest.shards:
@@ -358,6 +345,25 @@ def prepare(
         summary.trainer = target.name
         summary.trainer_config = target.snippet(str(output), summary.longest, pack_length)
     return summary
+
+
+def _to_output(
+    batch: pa.RecordBatch, summary: PrepareSummary, pack_length: int | None, overflow: Overflow, target: Trainer | None
+) -> tuple[pa.RecordBatch, dict[str, int]]:
+    """An encoded chunk as written (packed, in a trainer's columns), what is written counted into `summary`, and the
+    packing totals."""
+    pack_totals: dict[str, int] = {}
+    if pack_length:
+        batch, pack_totals = _pack(batch, pack_length, overflow, summary)
+    else:
+        summary.rows_out, summary.tokens = batch.num_rows, summary.tokens_encoded
+        summary.trained_tokens = int(pc.sum(batch["num_trained_tokens"]).as_py() or 0)
+    lengths = pc.list_value_length(batch["input_ids"])
+    summary.longest = int(pc.max(lengths).as_py() or 0)
+    if target is not None:
+        summary.trainer_drops = target.drops(lengths)
+        batch = target.convert(batch, pack_length)
+    return batch, pack_totals
 
 
 def _shard_full(current: ParquetOutput, summary: PrepareSummary, shard_rows: int | None, shard_size: int | None):

@@ -24,12 +24,11 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sftmask.constants import IGNORE_INDEX
 
 TrainerName = Literal["trl", "axolotl", "llama-factory", "unsloth"]
-#: Axolotl drops rows shorter than this (`min_sample_len`).
-AXOLOTL_MIN_SAMPLE_LEN = 2
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,12 @@ class Trainer:
     save_to_disk: bool = False
     """A `datasets` `save_to_disk` directory rather than Parquet."""
     why_not_packed: str = ""
+    min_length: int = 0
+    """Rows shorter than this the trainer drops (Axolotl's `min_sample_len`)."""
+
+    def drops(self, lengths: pa.Array) -> int:
+        """How many rows of these lengths the trainer would drop, told the settings of `snippet`."""
+        return int(pc.sum(pc.less(lengths, self.min_length).cast(pa.int32())).as_py() or 0)
 
     def check(self, pack_length: int | None) -> None:
         if pack_length and self.packed_columns is None:
@@ -114,6 +119,7 @@ TRAINERS: dict[str, Trainer] = {
         "axolotl", ("input_ids", "attention_mask", "labels"), None,
         why_not_packed="Axolotl packs by itself (sample_packing) and overwrites position_ids; give it one "
                        "conversation a row",
+        min_length=2,
     ),
     "llama-factory": Trainer(
         "llama-factory", ("input_ids", "attention_mask", "labels"),
