@@ -14,6 +14,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -182,3 +183,18 @@ def test_an_empty_input_gives_an_empty_llama_factory_directory(masker, tmp_path)
     prepare(masker, [source], tmp_path / "lf", for_trainer="llama-factory", progress=False)
     loaded = datasets.load_from_disk(str(tmp_path / "lf"))
     assert loaded.num_rows == 0 and loaded.column_names == ["input_ids", "attention_mask", "labels"]
+
+
+@pytest.mark.parametrize("name", sorted(TRAINERS))
+def test_for_trainer_converts_what_a_notebook_encoded_as_prepare_writes(masker, tmp_path, name):
+    if name == "llama-factory":
+        pytest.importorskip("datasets")
+    encoded = masker.encode_batch(sftmask.sources.JsonLines(DEMO_DATA.read_bytes(), 48))
+    table = sftmask.for_trainer(pa.Table.from_batches([encoded]), name)
+    prepare(masker, [DEMO_DATA], tmp_path / "out", for_trainer=name, progress=False)
+    assert table.to_pydict() == written(tmp_path / "out")
+    if name == "trl":
+        packed = sftmask.pack(encoded, 256)
+        assert sftmask.for_trainer(packed, name, 256).column_names == ["input_ids", "labels", "seq_lengths"]
+    empty = sftmask.for_trainer(pa.Table.from_batches([encoded]).slice(0, 0), name)
+    assert empty.num_rows == 0 and empty.column_names == list(TRAINERS[name].columns)

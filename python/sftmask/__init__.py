@@ -9,6 +9,7 @@ from sftmask.masker import Masker
 from sftmask.packing import PackReport, pack
 from sftmask.policy import IgnoredKeywordWarning, Policy
 from sftmask.report import BatchReport, RowError
+from sftmask.trainers import for_trainer
 
 #: A small ChatML tokenizer and sample conversations shipped with the package (made by scripts/make_demo.py).
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -31,6 +32,7 @@ __all__ = [
     "TokenizerError",
     "UntrainableError",
     "check",
+    "for_trainer",
     "pack",
 ]
 __version__ = "0.1.0"

@@ -132,6 +132,18 @@ TRAINERS: dict[str, Trainer] = {
 }
 
 
+def for_trainer(data: pa.RecordBatch | pa.Table, name: str, pack_length: int | None = None) -> pa.Table:
+    """`encode_batch`'s output (or, with `pack_length`, `pack`'s) in the columns trainer `name` loads as they are:
+    what `prepare --for` writes, for data encoded in a notebook (`datasets.map(masker, ...)`). LLaMA-Factory then
+    takes it through `datasets.Dataset(table).save_to_disk(path)`."""
+    target = trainer(name)
+    target.check(pack_length)
+    batches = data.to_batches() if isinstance(data, pa.Table) else [data]
+    if not batches:  # an empty table
+        batches = [pa.RecordBatch.from_pylist([], schema=data.schema)]
+    return pa.Table.from_batches([target.convert(batch, pack_length) for batch in batches])
+
+
 def trainer(name: str) -> Trainer:
     try:
         return TRAINERS[name]
