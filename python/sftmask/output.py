@@ -52,11 +52,7 @@ class ParquetOutput:
 
     def abort(self) -> None:
         """Closes and removes the partial file; the target is left as it was."""
-        if self.writer is not None:
-            try:
-                self.writer.close()
-            finally:
-                self.writer = None
+        _close(self)
         self.partial.unlink(missing_ok=True)
 
 
@@ -114,12 +110,16 @@ class DatasetsDirectoryOutput:
         os.replace(self.partial, self.path)
 
     def abort(self) -> None:
-        if self.writer is not None:
-            try:
-                self.writer.close()
-            finally:
-                self.writer = None
+        """Closes and removes the partial directory; the target is left as it was."""
+        _close(self)
         shutil.rmtree(self.partial, ignore_errors=True)
+
+
+def _close(output: ParquetOutput | DatasetsDirectoryOutput) -> None:
+    """Closes an output's writer, if it has one open."""
+    writer, output.writer = output.writer, None
+    if writer is not None:
+        writer.close()
 
 
 def _add_reports(writer: pq.ParquetWriter, reports: Mapping[str, str]) -> None:
