@@ -1,4 +1,5 @@
-"""Writing `prepare`'s Parquet output so that no interruption leaves a file that looks finished.
+"""Writing `prepare`'s output (Parquet, or a `datasets` directory) so that no interruption leaves one that looks
+finished.
 
 A file is written under a hidden temporary name beside its target (`.out.parquet.partial`) and renamed into place
 only once complete, so a kill at any moment (SIGKILL included) leaves the target as it was. Sharded output is a
@@ -59,8 +60,8 @@ class ParquetOutput:
 class DatasetsDirectoryOutput:
     """A `datasets` `save_to_disk` directory (LLaMA-Factory's `tokenized_path`), written as `datasets` writes one: the
     rows as one Arrow stream file, one batch at a time, in a hidden partial directory renamed into place when
-    complete. Its two small metadata files come from `datasets` itself (an empty dataset of the same schema saved),
-    so they match the installed version."""
+    complete. Its two small metadata files come from `datasets` itself (one of the rows saved as a dataset), so
+    they match the installed version."""
 
     DATA_FILE = "data-00000-of-00001.arrow"
 
