@@ -105,16 +105,25 @@ def test_sharded_output_resumes_after_a_kill_into_what_an_uninterrupted_run_writ
     assert not list(interrupted.glob(".*.partial"))  # no partial file left
 
 
-def test_sigterm_keeps_the_complete_shards(big_input, tmp_path):
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_keeps_the_complete_shards_and_resume_finishes_the_job(big_input, tmp_path, signum, code):
+    args = ["--chunk-rows", "1000", "--shard-rows", "5000"]
     output = tmp_path / "shards"
-    process = start(str(big_input), "-o", str(output), "--chunk-rows", "1000", "--shard-rows", "5000")
+    process = start(str(big_input), "-o", str(output), *args)
     wait_until(lambda: shards_written(output) >= 1, process)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 143
+    assert process.returncode == code
     assert "the complete shards in" in stderr and "--resume continues" in stderr and "Traceback" not in stderr
     assert len(list(output.glob("part-*.parquet"))) == shards_written(output) >= 1
     assert not list(output.glob(".*.partial"))
+    for path in output.glob("part-*.parquet"):
+        assert pq.read_table(path).num_rows > 0
+    process = start(str(big_input), "-o", str(output), *args, "--resume")
+    assert process.wait(timeout=300) == 0
+    single = tmp_path / "single.parquet"
+    assert main(["prepare", str(big_input), "-o", str(single), "--tokenizer", str(sftmask.DEMO_DIR)]) == 0
+    assert read_shards(output)["labels"].equals(pq.read_table(single)["labels"])
 
 
 def test_resume_refuses_a_different_job_and_a_new_job_refuses_an_old_directory(tmp_path):
