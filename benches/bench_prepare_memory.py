@@ -54,9 +54,9 @@ def main() -> None:
     prepare = [sys.executable, "-m", "sftmask", "prepare", str(data), "--tokenizer", tokenizer]
     # `encode_batch` alone: the same chunks read and encoded, nothing written.
     encode_only = (
-        "import sys, sftmask; from sftmask.sources import read_chunks; from pathlib import Path; "
-        "m = sftmask.Masker.from_pretrained(sys.argv[2]); "
-        "[m.encode_batch(c.data, on_error='skip') for c in read_chunks([Path(sys.argv[1])], 8192)]"
+        "import sys, sftmask; from sftmask.sources import read_chunks; from pathlib import Path\n"
+        "m = sftmask.Masker.from_pretrained(sys.argv[2])\n"
+        "for c in read_chunks([Path(sys.argv[1])], 8192): m.encode_batch(c.data, on_error='skip')"
     )
     variants = {
         "prepare, one file": [*prepare, "-o", str(output)],

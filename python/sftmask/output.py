@@ -32,16 +32,18 @@ def partial_name(path: Path) -> Path:
 
 
 class ParquetOutput:
-    """One Parquet file, written under `partial_name(path)` and renamed to `path` by `commit`."""
+    """One Parquet file, written under `partial_name(path)` and renamed to `path` by `commit`; `options` go to
+    `pyarrow.parquet.ParquetWriter`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, options: Mapping[str, Any] | None = None) -> None:
         self.path = path
         self.partial = partial_name(path)
+        self.options = dict(options or {})
         self.writer: pq.ParquetWriter | None = None
 
     def write(self, batch: pa.RecordBatch) -> None:
         if self.writer is None:
-            self.writer = pq.ParquetWriter(str(self.partial), batch.schema)
+            self.writer = pq.ParquetWriter(str(self.partial), batch.schema, **self.options)
         self.writer.write_batch(batch)
 
     def commit(self, reports: Mapping[str, str]) -> None:
@@ -65,7 +67,7 @@ class DatasetsDirectoryOutput:
 
     DATA_FILE = "data-00000-of-00001.arrow"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, options: Mapping[str, Any] | None = None) -> None:  # no options: an Arrow stream
         try:
             import datasets  # noqa: F401 - needed at commit; fail before any work
         except ImportError as exc:

@@ -284,7 +284,12 @@ def prepare(
     columns = _native.format_columns(read_options(**{k: v for k, v in options.items() if k in READ_OPTIONS})["columns"])
     history = options.get("history", masker.policy.history)
     new_part = lambda: _Part(PrepareSummary(packs=0 if pack_length else None, history=history))  # noqa: E731
-    output_kind = DatasetsDirectoryOutput if target is not None and target.save_to_disk else ParquetOutput
+    output_class = DatasetsDirectoryOutput if target is not None and target.save_to_disk else ParquetOutput
+    writer_options = target.parquet_options(pack_length) if target is not None else {}
+
+    def output_kind(path: Path) -> ParquetOutput | DatasetsDirectoryOutput:
+        return output_class(path, writer_options)
+
     total = new_part()
     manifest = None
     if sharded:

@@ -44,6 +44,15 @@ class Trainer:
     min_length: int = 0
     """Rows shorter than this the trainer drops (Axolotl's `min_sample_len`)."""
 
+    def parquet_options(self, pack_length: int | None) -> dict:
+        """How its Parquet file is written: an `attention_mask` of 1s delta-encoded, not dictionary-encoded (which
+        costs as much as writing the ids again)."""
+        columns = self.packed_columns if pack_length else self.columns
+        if "attention_mask" not in columns or pack_length:
+            return {}
+        return {"use_dictionary": [c for c in columns if c != "attention_mask"],
+                "column_encoding": {"attention_mask": "DELTA_BINARY_PACKED"}}
+
     def drops(self, lengths: pa.Array) -> int:
         """How many rows of these lengths the trainer would drop, told the settings of `snippet`."""
         return int(pc.sum(pc.less(lengths, self.min_length).cast(pa.int32())).as_py() or 0)
