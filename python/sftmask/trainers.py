@@ -169,16 +169,23 @@ def _ones_like(lists: pa.ListArray) -> pa.ListArray:
 def _llama_factory_packs(packed: pa.RecordBatch, pack_length: int) -> pa.RecordBatch:
     """sftmask's packs in LLaMA-Factory's `neat_packing` form: each pack padded to `pack_length` (pad id 0, label -100,
     position 0, mask 0), `attention_mask` holding the document index 1..k."""
-    input_ids, labels, positions, masks = [], [], [], []
-    for row in packed.to_pylist():
-        pad = pack_length - len(row["input_ids"])
-        input_ids.append(row["input_ids"] + [0] * pad)
-        labels.append(row["labels"] + [IGNORE_INDEX] * pad)
-        positions.append(row["position_ids"] + [0] * pad)
-        mask = [index + 1 for index, length in enumerate(row["seq_lengths"]) for _ in range(length)]
-        masks.append(mask + [0] * pad)
-    int32 = pa.list_(pa.int32())
-    return pa.RecordBatch.from_pydict(
-        {"input_ids": pa.array(input_ids, int32), "attention_mask": pa.array(masks, int32),
-         "position_ids": pa.array(positions, int32), "labels": pa.array(labels, int32)}
-    )
+    lengths = np.diff(packed["input_ids"].offsets.to_numpy())
+    filled = np.arange(pack_length) < lengths[:, None]  # the real tokens of each padded row
+
+    def padded(values: np.ndarray, pad: int) -> pa.ListArray:
+        rows = np.full((len(lengths), pack_length), pad, dtype=np.int32)
+        rows[filled] = values  # row by row, in order
+        offsets = pa.array(np.arange(0, rows.size + 1, pack_length, dtype=np.int32))
+        return pa.ListArray.from_arrays(offsets, pa.array(rows.ravel()))
+
+    def flat(name: str) -> np.ndarray:
+        return pc.list_flatten(packed[name]).to_numpy(zero_copy_only=False)
+
+    seq_lengths, seq_offsets = flat("seq_lengths"), packed["seq_lengths"].offsets.to_numpy()
+    # Each sequence's index in its pack, 1-based, repeated over its tokens.
+    first = np.repeat(seq_offsets[:-1], np.diff(seq_offsets))
+    documents = np.repeat(np.arange(len(seq_lengths)) - (first - seq_offsets[0]) + 1, seq_lengths)
+    return pa.RecordBatch.from_pydict({
+        "input_ids": padded(flat("input_ids"), 0), "attention_mask": padded(documents, 0),
+        "position_ids": padded(flat("position_ids"), 0), "labels": padded(flat("labels"), IGNORE_INDEX),
+    })
