@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,6 +26,9 @@ from sftmask.trainers import TRAINERS
 
 DEMO_DATA = sftmask.DEMO_DIR / "conversations.jsonl"
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts" / "trainers"))
+from fed import fed_sequences  # noqa: E402
+
 IGNORE = -100
 
 
@@ -123,17 +127,10 @@ def test_trl_sft_trainer_feeds_the_loss_sftmasks_labels(masker, tmp_path, packed
                              processing_class=tokenizer)
     seen = 0
     for batch in trainer.get_train_dataloader():
-        for row, (ids, labels) in enumerate(zip(batch["input_ids"].tolist(), batch["labels"].tolist())):
-            if packed:  # padding-free: one row of sequences, each starting at position 0
-                positions = batch["position_ids"][row].tolist()
-                starts = [i for i, p in enumerate(positions) if p == 0] + [len(positions)]
-                pieces = [(ids[a:b], labels[a:b]) for a, b in zip(starts, starts[1:])]
-            else:
-                length = int(batch["attention_mask"][row].sum())
-                pieces = [(ids[:length], labels[:length])]
-            for piece_ids, piece_labels in pieces:
-                assert piece_labels == expected[tuple(piece_ids)]
-                seen += 1
+        assert ("position_ids" in batch) == packed  # padding-free: one row of sequences, each from position 0
+        for piece_ids, piece_labels in fed_sequences(batch):
+            assert piece_labels == expected[tuple(piece_ids)]
+            seen += 1
     assert seen == sequences
 
 

@@ -276,10 +276,10 @@ mod tests {
             assert_eq!(*cu.last().unwrap() as usize, tokens);
             let positions =
                 &packed.position_ids[packed.token_offsets[p] as usize..packed.token_offsets[p + 1] as usize];
+            assert_eq!(positions.len(), tokens);
             let rows = &packed.seq_rows[packed.seq_offsets[p] as usize..packed.seq_offsets[p + 1] as usize];
             for (w, &row) in cu.windows(2).zip(rows) {
                 // Token values encode (sequence, position): each sequence comes from the row it names.
-                assert_eq!(positions.len(), tokens);
                 assert_eq!(packed.input_ids[packed.token_offsets[p] as usize + w[0] as usize] / 1000, row);
             }
             for (w, &len) in cu.windows(2).zip(lengths) {

@@ -18,6 +18,8 @@ os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_DISABLED", "true")
 
+from fed import fed_sequences  # noqa: E402 - beside this script
+
 
 def main() -> int:
     from axolotl.cli.config import load_cfg
@@ -51,25 +53,17 @@ def main() -> int:
     trainer, *_ = setup_model_and_trainer(cfg, meta)
     seen = 0
     for batch in trainer.get_train_dataloader():
-        for row, (ids, labels) in enumerate(zip(batch["input_ids"].tolist(), batch["labels"].tolist())):
-            if "position_ids" in batch:  # a pack: one sequence from each position 0 on
-                positions = batch["position_ids"][row].tolist()
-                starts = [i for i, p in enumerate(positions) if p == 0] + [len(positions)]
-                pieces = [(ids[a:b], labels[a:b]) for a, b in zip(starts, starts[1:])]
-            else:
-                length = int(batch["attention_mask"][row].sum())
-                pieces = [(ids[:length], labels[:length])]
-            for piece_ids, piece_labels in pieces:
-                want = by_ids.get(tuple(piece_ids))
-                if want is None:
-                    if all(label == -100 for label in piece_labels):
-                        continue  # the padding that fills a pack
-                    print(f"a sequence Axolotl feeds the loss is no row sftmask wrote: {piece_ids[:20]}...")
-                    return 1
-                if piece_labels != want:
-                    print(f"labels reaching the loss differ from sftmask's\n  {piece_labels}\n  {want}")
-                    return 1
-                seen += 1
+        for piece_ids, piece_labels in fed_sequences(batch):
+            want = by_ids.get(tuple(piece_ids))
+            if want is None:
+                if all(label == -100 for label in piece_labels):
+                    continue  # the padding that fills a pack
+                print(f"a sequence Axolotl feeds the loss is no row sftmask wrote: {piece_ids[:20]}...")
+                return 1
+            if piece_labels != want:
+                print(f"labels reaching the loss differ from sftmask's\n  {piece_labels}\n  {want}")
+                return 1
+            seen += 1
     left_out = len(expected["labels"]) - seen
     # With sample_packing, Axolotl's multipack sampler drops its last incomplete batch of packs (drop_last=True).
     if left_out < 0 or (left_out and not packing):
