@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::vision::config::ProcessorFiles;
 
 /// The special tokens transformers passes to every chat template (its `special_tokens_map`), in its order.
 const SPECIAL_TOKEN_NAMES: [&str; 7] =
@@ -14,8 +15,17 @@ pub struct TokenizerFiles {
     pub tokenizer_json: String,
     /// `tokenizer_config.json`, or an empty object when the directory has none.
     pub config: serde_json::Value,
-    /// `chat_template.jinja`, which newer transformers versions save instead of a `chat_template` config entry.
+    /// `chat_template.jinja`, which newer transformers versions save instead of a `chat_template` config entry
+    /// (or the template of an older processor's `chat_template.json`).
     pub chat_template_file: Option<String>,
+    /// A vision-language model's processor files; None for a text-only model.
+    pub processor: Option<ProcessorFiles>,
+}
+
+/// The template of a processor's `chat_template.json` (`{"chat_template": "..."}`), as older transformers saved it.
+fn processor_chat_template(json: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    Some(value.get("chat_template")?.as_str()?.to_string())
 }
 
 impl TokenizerFiles {
@@ -37,7 +47,12 @@ impl TokenizerFiles {
             })?,
             None => serde_json::Value::Object(Default::default()),
         };
-        Ok(TokenizerFiles { tokenizer_json, config, chat_template_file: read("chat_template.jinja")? })
+        let chat_template_file = match read("chat_template.jinja")? {
+            Some(text) => Some(text),
+            None => read("chat_template.json")?.as_deref().and_then(processor_chat_template),
+        };
+        let processor = ProcessorFiles::read_dir(dir, &config)?;
+        Ok(TokenizerFiles { tokenizer_json, config, chat_template_file, processor })
     }
 
     /// `(name, token)` for each special token the config sets, as transformers' `special_tokens_map`.

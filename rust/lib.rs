@@ -5,6 +5,7 @@
 //! - [`input`]: dataset rows (Python objects, Arrow columns, JSON Lines) read into [`Conversation`]s;
 //! - [`render`]: the chat template, rendered exactly as transformers renders it;
 //! - [`tokenize`]: the rendered text to token ids with offsets;
+//! - [`vision`]: images and videos, each placeholder expanded as the model's processor expands it;
 //! - [`labels`]: which text is trained (generation blocks or located turns) and the labels it gives;
 //! - [`masker`]: the pipeline of one row, under a [`Policy`];
 //! - [`batch`]: many rows in parallel, packing, and the Arrow record batches handed to Python;
@@ -22,6 +23,7 @@ pub mod policy;
 pub mod render;
 pub mod tokenize;
 pub mod values;
+pub mod vision;
 
 #[cfg(feature = "python")]
 mod python;

@@ -19,6 +19,9 @@ use crate::policy::{assistant_messages, EndOfTurn, History, Mode, Policy};
 use crate::render::template::{ChatTemplate, RenderLimits, Rendered};
 use crate::tokenize::sanitize::Sanitizer;
 use crate::tokenize::{TextTokenizer, Tokens};
+use crate::vision::expand::expand;
+use crate::vision::media::{self, Kind};
+use crate::vision::{Vision, VisionRow};
 
 /// Template variables beyond the conversation itself, as given to `apply_chat_template`.
 #[derive(Debug, Clone, Default)]
@@ -74,6 +77,35 @@ struct TurnText {
     tokens: usize,
 }
 
+/// Per token, whether it lies wholly inside one of the (sorted) `runs`.
+fn tokens_in(offsets: &[(usize, usize)], runs: &[Range<usize>]) -> Vec<bool> {
+    let mut run = 0;
+    offsets
+        .iter()
+        .map(|&(start, end)| {
+            while run < runs.len() && runs[run].end <= start {
+                run += 1;
+            }
+            run < runs.len() && runs[run].start <= start && end <= runs[run].end && start < end
+        })
+        .collect()
+}
+
+/// Fails a truncated row whose cut went through image tokens: its images would no longer match its ids.
+fn check_runs_whole(in_runs: &[bool], kept: usize, policy: &Policy) -> Result<()> {
+    let cut = match policy.truncation {
+        crate::policy::Truncation::KeepEnd => &in_runs[..in_runs.len() - kept],
+        _ => &in_runs[kept..],
+    };
+    if cut.contains(&true) {
+        return Err(Error::Untrainable(format!(
+            "max_length={} cuts into the row's image tokens, which must stay whole with their images",
+            policy.max_length.unwrap_or(0)
+        )));
+    }
+    Ok(())
+}
+
 /// A selection of `len` messages with only message `k`.
 fn only(k: usize, len: usize) -> Vec<bool> {
     (0..len).map(|i| i == k).collect()
@@ -96,6 +128,12 @@ pub struct Masker {
     end_of_turn_tokens: Vec<String>,
     /// The tokenizer's added tokens: where a generation prompt may be cut when a turn starts with part of it.
     added_tokens: Vec<String>,
+    /// A vision-language model's processor: None for a text-only model, an error for a processor whose images
+    /// sftmask does not expand (raised by the rows that hold images).
+    vision: Option<Result<Vision>>,
+    /// The BOS token, when renders are tokenized as a vision-language processor's `apply_chat_template` does: with
+    /// the tokenizer's special tokens added unless the render starts with it (None: never added).
+    processor_bos: Option<String>,
     policy: Policy,
 }
 
@@ -126,7 +164,25 @@ impl Masker {
             files.special_tokens().into_iter().map(|(name, token)| (name, Value::from(token))).collect();
         let end_of_turn_tokens = tokenizer.special_tokens();
         let added_tokens = added_tokens.into_iter().map(|(content, _)| content).collect();
-        Ok(Masker { templates, tokenizer, special_tokens, end_of_turn_tokens, added_tokens, policy: Policy::default() })
+        let vision = files.processor.as_ref().map(Vision::from_files);
+        let adds_special_tokens = tokenizer.encode_plain("a")?.ids.len() > tokenizer.encode("a")?.ids.len();
+        let processor_bos = match &vision {
+            Some(Ok(_)) if adds_special_tokens => {
+                Some(files.special_tokens().into_iter().find(|(name, _)| name == "bos_token").map_or(String::new(), |(_, t)| t))
+            }
+            _ => None,
+        };
+        let policy = Policy::default();
+        Ok(Masker {
+            templates,
+            tokenizer,
+            special_tokens,
+            end_of_turn_tokens,
+            added_tokens,
+            vision,
+            processor_bos,
+            policy,
+        })
     }
 
     /// The same masker with `policy` as the policy of every call that does not bring its own.
@@ -141,6 +197,20 @@ impl Masker {
 
     pub fn tokenizer(&self) -> &TextTokenizer {
         &self.tokenizer
+    }
+
+    /// The vision-language processor whose image expansion rows with images get; an error when there is none or
+    /// sftmask does not support it.
+    pub fn vision(&self) -> Result<&Vision> {
+        match &self.vision {
+            Some(Ok(vision)) => Ok(vision),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(Error::Template(
+                "the row holds images, and the tokenizer directory has no processor files (preprocessor_config.json): \
+                 images need the vision-language model's processor to be expanded into their tokens"
+                    .into(),
+            )),
+        }
     }
 
     pub fn template_names(&self) -> Vec<&str> {
@@ -221,7 +291,7 @@ impl Masker {
             Row::Plain(plain) => {
                 let (text, spans) = self.plain_text(plain, policy);
                 let tokens = self.tokenizer.encode_plain(&text)?;
-                self.labelled(&text, spans, tokens, policy)
+                self.labelled(&text, spans, tokens, policy, &[])
             }
             Row::Chat(conversation) => {
                 let options = options.for_row(conversation);
@@ -314,20 +384,79 @@ impl Masker {
         policy: &Policy,
         selected: &[bool],
     ) -> Result<Encoded> {
+        // Only a content given as parts can hold an image: other rows skip the look.
+        let media = match self.vision.is_some() && media::has_parts(&conversation.messages) {
+            true => media::media(&conversation.messages)?,
+            false => Vec::new(),
+        };
+        if !media.is_empty() {
+            return self.encode_with_media(conversation, options, policy, selected, media);
+        }
         let (text, spans, tokens) = if policy.sanitize_control_tokens {
             self.sanitized_chat_spans(conversation, options, policy, selected)?
         } else {
             let (text, spans) = self.chat_spans(conversation, options, policy, selected)?;
-            let tokens = self.tokenizer.encode(&text)?;
+            let tokens = self.tokenize_render(&text)?;
             (text, spans, tokens)
         };
         conversation.check_roles_rendered(&text)?;
-        self.labelled(&text, spans, tokens, policy)
+        self.labelled(&text, spans, tokens, policy, &[])
+    }
+
+    /// Tokenizes a chat render: as a tokenizer's `apply_chat_template` does (no special tokens added) or, for a
+    /// vision-language model, as its processor's does (the tokenizer's BOS added unless the render starts with it).
+    fn tokenize_render(&self, text: &str) -> Result<Tokens> {
+        match &self.processor_bos {
+            Some(bos) if bos.is_empty() || !text.starts_with(bos.as_str()) => self.tokenizer.encode_plain(text),
+            _ => self.tokenizer.encode(text),
+        }
+    }
+
+    /// [`Masker::encode_chat`] of a chat with images or videos: each placeholder expanded as the model's processor
+    /// expands it, and never trained.
+    fn encode_with_media(
+        &self,
+        conversation: &Conversation,
+        options: &RenderOptions,
+        policy: &Policy,
+        selected: &[bool],
+        media: Vec<media::Media>,
+    ) -> Result<Encoded> {
+        if policy.sanitize_control_tokens {
+            return Err(Error::Input("sanitize_control_tokens does not apply to rows with images yet".into()));
+        }
+        let vision = self.vision()?;
+        let (text, spans) = self.chat_spans(conversation, options, policy, selected)?;
+        conversation.check_roles_rendered(&text)?;
+        let expanded = expand(vision, &text, &media)?;
+        let spans = expanded.spans(spans);
+        let tokens = self.tokenize_render(&expanded.text)?;
+        let in_runs = tokens_in(&tokens.offsets, &expanded.runs);
+        let mut encoded = self.labelled(&expanded.text, spans, tokens, policy, &expanded.runs)?;
+        let (images, videos) = media.into_iter().partition(|m| m.kind == Kind::Image);
+        encoded.vision = Some(Box::new(VisionRow {
+            images,
+            videos,
+            image_grid_thw: expanded.image_grids,
+            video_grid_thw: expanded.video_grids,
+            num_image_tokens: in_runs.iter().filter(|&&inside| inside).count(),
+        }));
+        if encoded.truncated {
+            check_runs_whole(&in_runs, encoded.input_ids.len(), policy)?;
+        }
+        Ok(encoded)
     }
 
     /// The labels of `tokens` whose text in `text` lies in the trained `spans`, with the end-of-turn rule and
-    /// truncation applied.
-    fn labelled(&self, text: &str, mut spans: Vec<Range<usize>>, tokens: Tokens, policy: &Policy) -> Result<Encoded> {
+    /// truncation applied; a token that overlaps one of the image `runs` is never trained.
+    fn labelled(
+        &self,
+        text: &str,
+        mut spans: Vec<Range<usize>>,
+        tokens: Tokens,
+        policy: &Policy,
+        runs: &[Range<usize>],
+    ) -> Result<Encoded> {
         let untrained_ends = match policy.train_end_of_turn {
             EndOfTurn::Every => 0,
             EndOfTurn::Last => spans.len().saturating_sub(1),
@@ -336,8 +465,13 @@ impl Masker {
         for span in &mut spans[..untrained_ends] {
             *span = without_end_of_turn(text, span.clone(), &self.end_of_turn_tokens);
         }
-        let trained = trained_tokens(&tokens.offsets, &spans);
-        let mut encoded = Encoded { labels: labels(&tokens.ids, &trained), input_ids: tokens.ids, truncated: false };
+        let mut trained = trained_tokens(&tokens.offsets, &spans);
+        if !runs.is_empty() {
+            let touched = trained_tokens(&tokens.offsets, runs);
+            trained.iter_mut().zip(touched).for_each(|(trained, touched)| *trained &= !touched);
+        }
+        let mut encoded =
+            Encoded { labels: labels(&tokens.ids, &trained), input_ids: tokens.ids, truncated: false, vision: None };
         let cut = truncate(&mut encoded, policy.max_length, policy.truncation)?;
         encoded.truncated = cut;
         if encoded.num_trained_tokens() == 0 {

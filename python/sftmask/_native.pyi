@@ -69,7 +69,7 @@ class Masker:
         policy: Policy | None = None,
         prompt: str | Sequence[Mapping[str, Any]] | None = None,
         completion: str | Sequence[Mapping[str, Any]] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]: ...
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any] | None]: ...
 
 FORMATS: list[str]  # "messages", "conversations", "alpaca", "prompt_completion", in the order they are tried
 

@@ -243,7 +243,10 @@ class Masker:
         (`enable_thinking=False`, ...) become template variables.
 
         Returns numpy arrays `input_ids`, `attention_mask` and `labels` (the token id where trained, `-100`
-        elsewhere), int32 unless `dtype="int64"`. Raises `UntrainableError` when no token is left to train. The row
+        elsewhere), int32 unless `dtype="int64"`. A row with images (content parts `{"type": "image", "path": ...}`
+        under a vision-language model's processor files) also gets `images` (`{"bytes", "path"}` each, in order),
+        `image_sizes` (`[height, width]`), `image_grid_thw` (Qwen-VL), `videos`, `video_grid_thw` and
+        `num_image_tokens`; its image tokens are never trained. Raises `UntrainableError` when no token is left to train. The row
         is encoded as rendered whatever the masker's `history` (`encode_batch` writes per-turn rows).
         """
         # The call's policy options: the core applies them over the masker's policy and checks them.
@@ -264,10 +267,11 @@ class Masker:
         dtype = self.dtype if dtype is None else dtype
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'int32' or 'int64', got {dtype!r}")
-        input_ids, labels = self._native.encode(
+        input_ids, labels, vision = self._native.encode(
             messages, tools, False, template_kwargs, _DTYPES[dtype], policy, prompt, completion
         )
-        return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids), "labels": labels}
+        row = {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids), "labels": labels}
+        return {**row, **vision} if vision else row
 
     def encode_batch(
         self,

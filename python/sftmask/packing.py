@@ -16,6 +16,8 @@ from sftmask.constants import Overflow, PackStrategy
 PACK_REPORT_KEY = _native.PACK_REPORT_KEY.encode()
 #: The columns that say where each encoded row came from (`history="per_turn"` or `"auto"`), kept through packing.
 SOURCE_COLUMNS = ("source_row", "source_message")
+#: A vision-language batch's per-row lists of images and videos: a pack holds its sequences' lists, joined in order.
+VISION_COLUMNS = ("images", "image_sizes", "image_grid_thw", "videos", "video_grid_thw")
 
 
 def _combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -46,33 +48,69 @@ def pack(
     Returns a `pyarrow.RecordBatch` with `input_ids`, `labels`, `position_ids` (restarting at 0 for every sequence),
     `seq_lengths` and `cu_seqlens` (int32, FlashAttention's varlen layout), one row per pack; where `batch` has
     the `source_row` and `source_message` columns of `history="per_turn"` or `"auto"`, also those of each
-    sequence, laid out as `seq_lengths`. `PackReport.of(packed)` gives the counts.
+    sequence, laid out as `seq_lengths`. A vision-language batch's `images`, `image_sizes`, `image_grid_thw`,
+    `videos` and `video_grid_thw` are kept per pack, its sequences' lists joined in order (and `num_image_tokens`
+    summed); a row with images is never cut (`strategy="wrapped"`, or a row longer than `max_length` unless
+    `overflow="drop"`, raises). `PackReport.of(packed)` gives the counts.
     """
     if isinstance(batch, pa.Table):
         batch = batch.combine_chunks()
     sources = [name for name in SOURCE_COLUMNS if name in batch.schema.names]
-    columns = [_combined(batch.column(name)) for name in ("input_ids", "labels", *sources)]
+    vision = [name for name in (*VISION_COLUMNS, "num_image_tokens") if name in batch.schema.names]
+    if vision:
+        _check_images_whole(batch, max_length, strategy, overflow)
+    columns = [_combined(batch.column(name)) for name in ("input_ids", "labels", *sources, *vision)]
     null_rows = columns[0].null_count
     if null_rows:
         valid = columns[0].is_valid()
         columns = [column.filter(valid) for column in columns]
-    ids, labels, *source_columns = columns
+    ids, labels, *kept = columns
     ids_values, offsets = _flat(ids)
     labels_values, label_offsets = _flat(labels)
     if not np.array_equal(offsets, label_offsets):
         raise ValueError("input_ids and labels have different row lengths")
-    packed = _native.pack_tokens(ids_values, labels_values, offsets, max_length, strategy, overflow, bool(sources))
-    if sources:
-        seq_rows = packed.column("seq_rows")
+    seq_rows = bool(sources or vision)
+    packed = _native.pack_tokens(ids_values, labels_values, offsets, max_length, strategy, overflow, seq_rows)
+    if seq_rows:
+        rows = packed.column("seq_rows")
         packed = packed.drop_columns(["seq_rows"])
-        for name, column in zip(sources, source_columns):
-            values = column.take(pc.list_flatten(seq_rows))
-            packed = packed.append_column(name, pa.ListArray.from_arrays(seq_rows.offsets, values))
+        for name, column in zip((*sources, *vision), kept):
+            values = column.take(pc.list_flatten(rows))
+            if name in SOURCE_COLUMNS:
+                packed = packed.append_column(name, pa.ListArray.from_arrays(rows.offsets, values))
+            else:
+                packed = packed.append_column(name, _per_pack(values, rows.offsets.to_numpy()))
     if null_rows:
         report = json.loads(packed.schema.metadata[PACK_REPORT_KEY])
         report["null_rows"] = null_rows
         packed = packed.replace_schema_metadata({PACK_REPORT_KEY: json.dumps(report)})
     return packed
+
+
+def _per_pack(values: pa.Array, seq_offsets: np.ndarray) -> pa.Array:
+    """Per pack, its sequences' `values` joined: the lists concatenated in order, the counts summed."""
+    if not pa.types.is_list(values.type):
+        sums = np.add.reduceat(values.to_numpy(), seq_offsets[:-1]) if len(values) else np.zeros(0, np.int64)
+        sums[np.diff(seq_offsets) == 0] = 0
+        return pa.array(sums.astype(np.int32))
+    ends = values.offsets.to_numpy()
+    return pa.ListArray.from_arrays(pa.array(ends[seq_offsets] - ends[0], pa.int32()), pc.list_flatten(values))
+
+
+def _check_images_whole(batch: pa.RecordBatch, max_length: int, strategy: str, overflow: str) -> None:
+    """Refuses a packing that would cut through a row's image tokens: its images would no longer match its ids."""
+    if strategy == "wrapped":
+        raise ValueError("strategy='wrapped' cuts rows anywhere, through their images: use strategy='bfd'")
+    if overflow == "drop":
+        return
+    lengths = batch.column("num_tokens").to_numpy(zero_copy_only=False)
+    images = batch.column("num_image_tokens").to_numpy(zero_copy_only=False)
+    long = np.flatnonzero((lengths > max_length) & (images > 0))
+    if len(long):
+        raise ValueError(
+            f"row {int(long[0])} has images and {int(lengths[long[0]])} tokens, more than max_length={max_length}: "
+            f"{len(long)} such row(s) would be cut through their images; use overflow='drop' or a larger max_length"
+        )
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ class BatchReport:
     trains it: a template that rewrites history, in rows written as rendered."""
     left_out_tokens: int = 0
     """The tokens those messages' own last-turn renders train beyond what their row trains."""
+    image_tokens: int | None = None
+    """Image and video tokens in the output rows (never trained), for a vision-language model; None otherwise."""
 
     @property
     def skipped(self) -> list[RowError]:

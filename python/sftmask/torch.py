@@ -6,6 +6,8 @@ Keys and dtypes match transformers models and TRL's `DataCollatorForLanguageMode
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -91,6 +93,84 @@ class PaddingFreeCollator:
             "max_length": int(max(lengths, default=0)),
         }
         return _pinned(batch) if self.pin_memory else batch
+
+
+class VisionCollator:
+    """Pads rows with images (`encode` / `encode_batch` output of a vision-language model) as `PaddedCollator`
+    does, and adds what the model's own image processor makes of their images: `pixel_values` and, per family,
+    `image_grid_thw`, `pixel_attention_mask`, `image_sizes`, ...
+
+    `processor` is a transformers processor or the directory to load one from (`AutoProcessor`; transformers is
+    needed). Each row's `images` (`{"bytes", "path"}` each, as sftmask writes them) are loaded as transformers'
+    `load_image` loads them (EXIF orientation applied, RGB). For every row, the number of image tokens in its
+    `input_ids` must equal the number the processor writes for its images, and its `image_grid_thw` the
+    processor's grids; otherwise `ValueError` names the row: pixels that do not line up with the ids would train
+    the model on the wrong features.
+    """
+
+    def __init__(self, processor: Any, *, pad_token_id: int | None = None, pad_to_multiple_of: int | None = None,
+                 padding_side: PaddingSide = "right", pin_memory: bool = False) -> None:
+        if isinstance(processor, (str, os.PathLike)):
+            from transformers import AutoProcessor
+
+            processor = AutoProcessor.from_pretrained(processor)
+        self.processor = processor
+        tokenizer = processor.tokenizer
+        if pad_token_id is None:
+            pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self._padded = PaddedCollator(pad_token_id, pad_to_multiple_of=pad_to_multiple_of, padding_side=padding_side)
+        self.pin_memory = pin_memory
+        self._image_ids = np.array([i for i in processor.image_token_ids if i is not None], dtype=np.int64)
+        self._image_tokens = tokenizer.convert_ids_to_tokens(self._image_ids.tolist())
+
+    def __call__(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        batch: dict[str, Any] = self._padded(rows)
+        per_row = [list(row.get("images") or []) for row in rows]
+        images = [_load_image(source, row, k) for row, sources in enumerate(per_row) for k, source in
+                  enumerate(sources)]
+        if images:
+            processor = self.processor
+            kwargs = processor._merge_kwargs(tokenizer_init_kwargs=processor.tokenizer.init_kwargs, return_tensors="pt")
+            processed, replacements = processor._process_images(images, **kwargs["images_kwargs"])
+            self._check(rows, per_row, replacements, processed)
+            batch.update(processed)
+        return _pinned(batch) if self.pin_memory else batch
+
+    def _check(self, rows: Sequence[dict[str, Any]], per_row: list[list[Any]], replacements: list[str],
+               processed: Any) -> None:
+        """Each row's image tokens (and grids) against what the processor made for its images."""
+        grids = processed.get("image_grid_thw")
+        first = 0
+        for row, (data, sources) in enumerate(zip(rows, per_row)):
+            mine = replacements[first:first + len(sources)]
+            made = sum(text.count(token) for text in mine for token in self._image_tokens)
+            ids = _as_array(data["input_ids"])
+            found = int(np.isin(ids, self._image_ids).sum())
+            if found != made:
+                raise ValueError(
+                    f"row {row}: its input_ids hold {found} image tokens, but the processor makes {made} for its "
+                    f"{len(sources)} image(s): the pixel values would not line up with the ids"
+                )
+            if grids is not None and data.get("image_grid_thw") is not None:
+                theirs = np.asarray(grids[first:first + len(sources)]).tolist()
+                if np.asarray(data["image_grid_thw"]).reshape(-1, 3).tolist() != theirs:
+                    raise ValueError(f"row {row}: its image_grid_thw differs from the processor's {theirs}")
+            first += len(sources)
+
+
+def _load_image(source: Any, row: int, index: int) -> Any:
+    """An image from sftmask's `{"bytes", "path"}`, a path, or a PIL image, as transformers' `load_image` gives it."""
+    import PIL.Image
+    from transformers.image_utils import load_image
+
+    if isinstance(source, dict):
+        if source.get("bytes") is not None:
+            source = PIL.Image.open(io.BytesIO(source["bytes"]))
+        elif source.get("path") is not None:
+            source = source["path"]
+        else:
+            raise ValueError(f"row {row}, image {index}: only its size was given, so it has no pixels to process")
+    return load_image(source)
 
 
 def _pinned(batch: dict[str, Any]) -> dict[str, Any]:

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int32Array, ListArray, RecordBatch};
+use arrow::array::{ArrayRef, BinaryArray, Int32Array, ListArray, RecordBatch, StringArray, StructArray};
 use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Schema};
 
 use crate::batch::pack::{Packed, Strategy};
-use crate::batch::{EncodedBatch, OnError};
+use crate::batch::{EncodedBatch, OnError, VisionColumns};
+use crate::vision::media::{Media, Source};
 use crate::error::{Error, Result};
 use crate::policy::History;
 
@@ -32,6 +33,69 @@ fn record_batch(fields: Vec<Field>, columns: Vec<ArrayRef>, key: &str, report: S
     RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| Error::Input(e.to_string()))
 }
 
+/// A `list<T>` column over `values`, row i being `values[offsets[i]..offsets[i + 1]]`.
+fn list_of(values: ArrayRef, offsets: Vec<i32>) -> ArrayRef {
+    let field = Arc::new(Field::new("item", values.data_type().clone(), true));
+    Arc::new(ListArray::new(field, OffsetBuffer::new(ScalarBuffer::from(offsets)), values, None))
+}
+
+/// Offsets of lists of `lengths` items.
+fn offsets_of(lengths: impl Iterator<Item = usize>) -> Vec<i32> {
+    std::iter::once(0).chain(lengths.scan(0, |end, n| {
+        *end += n as i32;
+        Some(*end)
+    })).collect()
+}
+
+/// Images (or frames) as `datasets` stores an `Image`: `struct<bytes: binary, path: string>`, both null for an
+/// image given only by its size.
+fn image_structs<'a>(sources: impl Iterator<Item = &'a Source>) -> ArrayRef {
+    let (bytes, paths): (Vec<Option<&[u8]>>, Vec<Option<&str>>) = sources
+        .map(|source| match source {
+            Source::Bytes(bytes) => (Some(bytes.as_slice()), None),
+            Source::Path(path) => (None, Some(path.as_str())),
+            Source::SizeOnly => (None, None),
+        })
+        .unzip();
+    let fields = vec![Field::new("bytes", DataType::Binary, true), Field::new("path", DataType::Utf8, true)];
+    let arrays: Vec<ArrayRef> = vec![Arc::new(BinaryArray::from(bytes)), Arc::new(StringArray::from(paths))];
+    Arc::new(StructArray::new(fields.into(), arrays, None))
+}
+
+/// `list<list<int32>>` of small integer tuples (grids, sizes), one list per row.
+fn tuples_column(rows: &[Vec<Vec<i32>>]) -> ArrayRef {
+    let inner: Vec<i32> = rows.iter().flatten().flatten().copied().collect();
+    let inner_offsets = offsets_of(rows.iter().flatten().map(Vec::len));
+    let tuples = list_of(Arc::new(Int32Array::from(inner)), inner_offsets);
+    list_of(tuples, offsets_of(rows.iter().map(Vec::len)))
+}
+
+/// The columns of a vision-language batch: `num_image_tokens`, `images` with `image_sizes` (`[height, width]`)
+/// and, per family, `image_grid_thw`, `videos` (each a list of frames) and `video_grid_thw`.
+fn vision_columns(vision: &VisionColumns) -> Vec<(Field, ArrayRef)> {
+    let rows: Vec<_> = vision.rows.iter().map(|row| row.as_deref().cloned().unwrap_or_default()).collect();
+    let tokens: Int32Array = rows.iter().map(|row| row.num_image_tokens as i32).collect();
+    let field = |name: &str, column: &ArrayRef| Field::new(name, column.data_type().clone(), false);
+    let mut columns: Vec<(&str, ArrayRef)> = vec![("num_image_tokens", Arc::new(tokens))];
+    let images = image_structs(rows.iter().flat_map(|row| row.images.iter().flat_map(|m| &m.sources)));
+    columns.push(("images", list_of(images, offsets_of(rows.iter().map(|row| row.images.len())))));
+    let sizes = |media: &[Media]| media.iter().map(|m| vec![m.size.height as i32, m.size.width as i32]).collect();
+    columns.push(("image_sizes", tuples_column(&rows.iter().map(|row| sizes(&row.images)).collect::<Vec<_>>())));
+    let grids = |grids: &[[u64; 3]]| grids.iter().map(|g| g.iter().map(|&n| n as i32).collect()).collect();
+    if vision.grids {
+        let column: Vec<Vec<Vec<i32>>> = rows.iter().map(|row| grids(&row.image_grid_thw)).collect();
+        columns.push(("image_grid_thw", tuples_column(&column)));
+    }
+    if vision.videos {
+        let frames = image_structs(rows.iter().flat_map(|row| row.videos.iter().flat_map(|m| &m.sources)));
+        let videos = list_of(frames, offsets_of(rows.iter().flat_map(|row| row.videos.iter().map(|m| m.sources.len()))));
+        columns.push(("videos", list_of(videos, offsets_of(rows.iter().map(|row| row.videos.len())))));
+        let column: Vec<Vec<Vec<i32>>> = rows.iter().map(|row| grids(&row.video_grid_thw)).collect();
+        columns.push(("video_grid_thw", tuples_column(&column)));
+    }
+    columns.into_iter().map(|(name, column)| (field(name, &column), column)).collect()
+}
+
 impl EncodedBatch {
     /// The report stored in the schema metadata: rows in and out, and every failed row with its cause.
     pub fn report_json(&self, on_error: OnError) -> String {
@@ -51,6 +115,7 @@ impl EncodedBatch {
             "left_out_messages": self.lost.messages,
             "left_out_tokens": self.lost.tokens,
             "truncated": self.truncated,
+            "image_tokens": self.vision.as_ref().map(VisionColumns::num_image_tokens),
             "formats": formats,
             "on_error": on_error.name(),
             "errors": errors,
@@ -84,6 +149,12 @@ impl EncodedBatch {
             fields.push(Field::new("source_message", DataType::Int32, true));
             columns.push(Arc::new(Int32Array::from(self.source_rows)));
             columns.push(Arc::new(messages));
+        }
+        if let Some(vision) = &self.vision {
+            for (field, column) in vision_columns(vision) {
+                fields.push(field);
+                columns.push(column);
+            }
         }
         record_batch(fields, columns, REPORT_KEY, report)
     }

@@ -15,6 +15,7 @@ use crate::input::rows::Rows;
 use crate::labels::Encoded;
 use crate::masker::{Expansion, Lost, Masker, RenderOptions};
 use crate::policy::{History, Policy};
+use crate::vision::VisionRow;
 
 /// Rows are encoded in blocks this large, so memory holds one block of intermediate results at a time.
 const BLOCK_ROWS: usize = 4096;
@@ -89,6 +90,23 @@ pub struct EncodedBatch {
     pub tokens_as_rendered: usize,
     /// Trained text the output leaves out (reasoning a template drops from history).
     pub lost: Lost,
+    /// For a vision-language model, per output row, its images and videos (None for a row without, or failed).
+    pub vision: Option<VisionColumns>,
+}
+
+/// What a vision-language model's batch writes beside the tokens.
+#[derive(Debug, Default)]
+pub struct VisionColumns {
+    pub rows: Vec<Option<Box<VisionRow>>>,
+    /// Whether the family's images have grids (`image_grid_thw`), and whether it takes videos.
+    pub grids: bool,
+    pub videos: bool,
+}
+
+impl VisionColumns {
+    pub fn num_image_tokens(&self) -> usize {
+        self.rows.iter().flatten().map(|row| row.num_image_tokens).sum()
+    }
 }
 
 impl EncodedBatch {
@@ -131,6 +149,9 @@ impl EncodedBatch {
         if !self.valid.is_empty() {
             self.valid.push(true);
         }
+        if let Some(vision) = &mut self.vision {
+            vision.rows.push(encoded.vision.clone());
+        }
         Ok(())
     }
 
@@ -145,6 +166,9 @@ impl EncodedBatch {
         self.offsets.push(*self.offsets.last().unwrap_or(&0));
         self.num_tokens.push(0);
         self.num_trained_tokens.push(0);
+        if let Some(vision) = &mut self.vision {
+            vision.rows.push(None);
+        }
     }
 }
 
@@ -159,7 +183,12 @@ pub fn encode_rows(
 ) -> Result<EncodedBatch> {
     let pool = thread_pool(threads)?;
     let history = policy.unwrap_or(masker.policy()).history;
-    let mut batch = EncodedBatch { offsets: vec![0], rows_in: rows.len(), history, ..Default::default() };
+    let vision = masker.vision().ok().map(|vision| VisionColumns {
+        grids: vision.has_grids(),
+        videos: vision.takes_videos(),
+        ..Default::default()
+    });
+    let mut batch = EncodedBatch { offsets: vec![0], rows_in: rows.len(), history, vision, ..Default::default() };
     for block_start in (0..rows.len()).step_by(BLOCK_ROWS) {
         let block = block_start..(block_start + BLOCK_ROWS).min(rows.len());
         let encode = |row: usize| -> Result<(Expansion, Format)> {

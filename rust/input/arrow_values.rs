@@ -75,6 +75,9 @@ fn read(array: &dyn Array, row: usize, cell: Cell) -> Result<Value> {
         DataType::Utf8 => cell.text(array.as_string::<i32>().value(row))?,
         DataType::LargeUtf8 => cell.text(array.as_string::<i64>().value(row))?,
         DataType::Utf8View => cell.text(array.as_string_view().value(row))?,
+        // An image's encoded file (a `datasets` Image's `bytes`).
+        DataType::Binary => Value::from_bytes(array.as_binary::<i32>().value(row).to_vec()),
+        DataType::LargeBinary => Value::from_bytes(array.as_binary::<i64>().value(row).to_vec()),
         DataType::List(item) => sequence(array.as_list::<i32>().value(row).as_ref(), cell.child(item))?,
         DataType::LargeList(item) => sequence(array.as_list::<i64>().value(row).as_ref(), cell.child(item))?,
         DataType::FixedSizeList(item, _) => sequence(array.as_fixed_size_list().value(row).as_ref(), cell.child(item))?,

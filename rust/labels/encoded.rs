@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::labels::spans::IGNORE_INDEX;
 use crate::policy::Truncation;
+use crate::vision::VisionRow;
 
 /// One encoded conversation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,6 +13,8 @@ pub struct Encoded {
     pub labels: Vec<i32>,
     /// Whether `max_length` cut the row.
     pub truncated: bool,
+    /// The row's images and videos, for a row that has any.
+    pub vision: Option<Box<VisionRow>>,
 }
 
 impl Encoded {
@@ -53,7 +56,12 @@ mod tests {
     use super::*;
 
     fn row() -> Encoded {
-        Encoded { input_ids: vec![1, 2, 3, 4, 5], labels: vec![-100, -100, 3, 4, -100], truncated: false }
+        Encoded {
+            input_ids: vec![1, 2, 3, 4, 5],
+            labels: vec![-100, -100, 3, 4, -100],
+            truncated: false,
+            vision: None,
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use minijinja::value::{Value, ValueKind};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PySequence, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PySequence, PyString, PyTuple};
 
 use crate::input::conversation::{Conversation, Row};
 use crate::input::formats::{Part, RowOptions};
@@ -35,6 +35,9 @@ fn to_value_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
                 "a string is not valid Unicode (it holds a lone surrogate), so it cannot be tokenized",
             )),
         };
+    }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Value::from_bytes(b.as_bytes().to_vec())); // an image's encoded file
     }
     if let Ok(b) = obj.cast::<PyBool>() {
         return Ok(Value::from(b.is_true()));

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::config::TokenizerFiles;
 use crate::error::{catch_panic as no_panic, Error};
@@ -16,9 +16,44 @@ use crate::policy::Policy;
 use crate::python::convert::{prompt_completion, render_options, row, training_policy};
 use crate::python::errors::to_py_err;
 use crate::render::template::Rendered;
+use crate::vision::media::Source;
+use crate::vision::VisionRow;
 
 /// `(message index, start, end)`: a range of a located turn, in characters.
 type TurnSpan = (usize, usize, usize);
+
+/// An image or frame as `datasets` gives an `Image`: `{"bytes": ..., "path": ...}`.
+fn source_dict<'py>(py: Python<'py>, source: &Source) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    match source {
+        Source::Bytes(bytes) => dict.set_item("bytes", PyBytes::new(py, bytes))?,
+        _ => dict.set_item("bytes", py.None())?,
+    }
+    match source {
+        Source::Path(path) => dict.set_item("path", path)?,
+        _ => dict.set_item("path", py.None())?,
+    }
+    Ok(dict)
+}
+
+/// A row's images as `encode` returns them: the columns `encode_batch` writes, for one row.
+fn vision_dict<'py>(py: Python<'py>, vision: &VisionRow) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    let images = vision.images.iter().flat_map(|m| &m.sources).map(|s| source_dict(py, s)).collect::<PyResult<Vec<_>>>()?;
+    dict.set_item("images", images)?;
+    let sizes: Vec<[u32; 2]> = vision.images.iter().map(|m| [m.size.height, m.size.width]).collect();
+    dict.set_item("image_sizes", sizes)?;
+    dict.set_item("image_grid_thw", vision.image_grid_thw.to_vec())?;
+    let videos = vision
+        .videos
+        .iter()
+        .map(|m| m.sources.iter().map(|s| source_dict(py, s)).collect::<PyResult<Vec<_>>>())
+        .collect::<PyResult<Vec<_>>>()?;
+    dict.set_item("videos", videos)?;
+    dict.set_item("video_grid_thw", vision.video_grid_thw.to_vec())?;
+    dict.set_item("num_image_tokens", vision.num_image_tokens)?;
+    Ok(dict)
+}
 
 /// A row given as Python objects that must be a chat: a prompt-completion row of two strings has no render.
 fn chat_row(messages: &Bound<'_, PyAny>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<Conversation> {
@@ -108,7 +143,7 @@ impl PyMasker {
                             .map_err(|e| Error::Config(format!("tokenizer_config is not valid JSON: {e}")))?,
                         None => serde_json::Value::Object(Default::default()),
                     };
-                    let files = TokenizerFiles { tokenizer_json, config, chat_template_file: None };
+                    let files = TokenizerFiles { tokenizer_json, config, chat_template_file: None, processor: None };
                     Masker::from_files(&files, chat_template.as_deref())
                 })
             })
@@ -231,7 +266,7 @@ impl PyMasker {
         policy: Option<&Bound<'py, PyDict>>,
         prompt: Option<&Bound<'py, PyAny>>,
         completion: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Option<Bound<'py, PyDict>>)> {
         let row = match completion {
             Some(completion) => prompt_completion(prompt, completion, tools)?,
             None => row(messages, tools)?,
@@ -239,15 +274,16 @@ impl PyMasker {
         let options = render_options(add_generation_prompt, template_kwargs)?;
         let policy = policy.map(|policy| training_policy(self.inner.policy(), Some(policy))).transpose()?;
         let masker = &self.inner;
-        let Encoded { input_ids, labels, .. } =
+        let Encoded { input_ids, labels, vision, .. } =
             py.detach(|| no_panic(|| masker.encode(&row, &options, policy.as_ref()))).map_err(to_py_err)?;
+        let vision = vision.map(|vision| vision_dict(py, &vision)).transpose()?;
         Ok(if int64 {
             let ids: Vec<i64> = input_ids.into_iter().map(i64::from).collect();
             let labels: Vec<i64> = labels.into_iter().map(i64::from).collect();
-            (ids.into_pyarray(py).into_any(), labels.into_pyarray(py).into_any())
+            (ids.into_pyarray(py).into_any(), labels.into_pyarray(py).into_any(), vision)
         } else {
             let ids: Vec<i32> = input_ids.into_iter().map(|id| id as i32).collect();
-            (ids.into_pyarray(py).into_any(), labels.into_pyarray(py).into_any())
+            (ids.into_pyarray(py).into_any(), labels.into_pyarray(py).into_any(), vision)
         })
     }
 }

@@ -1,0 +1,96 @@
+//! The processor files beside a tokenizer: `preprocessor_config.json` (the image processor),
+//! `video_preprocessor_config.json` and `processor_config.json` (the processor itself), as transformers reads them.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// The JSON configs of a model's processor; an empty object for each file the directory lacks.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessorFiles {
+    pub image: Value,
+    pub video: Value,
+    pub processor: Value,
+    /// `tokenizer_config.json`: where a few processors read their special tokens (`boi_token`, `image_token`).
+    pub tokenizer: Value,
+}
+
+impl ProcessorFiles {
+    /// The configs in `dir`; None when it holds no image processor config (a text-only model).
+    pub fn read_dir(dir: &Path, tokenizer: &Value) -> Result<Option<ProcessorFiles>> {
+        let processor = read_json(dir, "processor_config.json")?;
+        // transformers 5 may save the sub-processors' settings inside processor_config.json.
+        let nested = |key: &str| processor.as_ref().and_then(|p| p.get(key)).cloned();
+        let image = match read_json(dir, "preprocessor_config.json")? {
+            Some(image) => image,
+            None => match nested("image_processor") {
+                Some(image) => image,
+                None => return Ok(None),
+            },
+        };
+        let video = read_json(dir, "video_preprocessor_config.json")?.or_else(|| nested("video_processor"));
+        let empty = || Value::Object(Default::default());
+        Ok(Some(ProcessorFiles {
+            image,
+            video: video.unwrap_or_else(empty),
+            processor: processor.unwrap_or_else(empty),
+            tokenizer: tokenizer.clone(),
+        }))
+    }
+
+    /// The processor's class name (`Qwen2_5_VLProcessor`, `LlavaProcessor`, ...), wherever the files record it.
+    pub fn processor_class(&self) -> Option<&str> {
+        [&self.processor, &self.image, &self.tokenizer].into_iter().find_map(|c| c.get("processor_class")?.as_str())
+    }
+
+    /// The image processor's class name, without the `Fast` / `Pil` suffix of its backends.
+    pub fn image_processor_type(&self) -> Option<&str> {
+        let name = self.image.get("image_processor_type")?.as_str()?;
+        Some(name.strip_suffix("Fast").or_else(|| name.strip_suffix("Pil")).unwrap_or(name))
+    }
+
+    /// A special token the tokenizer config names (`boi_token`), as a top-level key or among
+    /// `extra_special_tokens`; `default` when it names none.
+    pub fn tokenizer_token(&self, name: &str, default: &str) -> String {
+        let extra = self.tokenizer.get("extra_special_tokens").and_then(|extra| extra.get(name));
+        self.tokenizer.get(name).or(extra).and_then(token_text).unwrap_or(default).to_string()
+    }
+}
+
+/// A token given as text or as an AddedToken object (`{"content": ...}`).
+fn token_text(value: &Value) -> Option<&str> {
+    value.as_str().or_else(|| value.get("content")?.as_str())
+}
+
+fn read_json(dir: &Path, name: &str) -> Result<Option<Value>> {
+    let path = dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::Config(format!("{} is not valid JSON: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::Config(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+/// A whole number setting; None when absent or null.
+pub fn number(config: &Value, key: &str) -> std::result::Result<Option<u64>, String> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64))
+            .map(Some)
+            .ok_or_else(|| format!("'{key}' must be a whole number, got {value}")),
+    }
+}
+
+/// A whole number inside the config's `size` mapping (`size.longest_edge`).
+pub fn size_field(config: &Value, key: &str) -> std::result::Result<Option<u64>, String> {
+    match config.get("size") {
+        Some(size @ Value::Object(_)) => number(size, key),
+        _ => Ok(None),
+    }
+}
