@@ -167,9 +167,13 @@ impl Masker {
         let vision = files.processor.as_ref().map(Vision::from_files);
         let adds_special_tokens = tokenizer.encode_plain("a")?.ids.len() > tokenizer.encode("a")?.ids.len();
         let processor_bos = match &vision {
-            Some(Ok(_)) if adds_special_tokens => {
-                Some(files.special_tokens().into_iter().find(|(name, _)| name == "bos_token").map_or(String::new(), |(_, t)| t))
-            }
+            Some(Ok(_)) if adds_special_tokens => Some(
+                files
+                    .special_tokens()
+                    .into_iter()
+                    .find(|(name, _)| name == "bos_token")
+                    .map_or(String::new(), |(_, t)| t),
+            ),
             _ => None,
         };
         let policy = Policy::default();

@@ -79,6 +79,8 @@ class PrepareSummary:
     left_out_messages: int = 0
     """Trained messages whose text (reasoning) the render of their row leaves out, in rows written as rendered."""
     left_out_tokens: int = 0
+    image_tokens: int = 0
+    """Image and video tokens written (a vision-language model's), never trained."""
     longest: int = 0
     """Tokens of the longest row written (with packing, of the longest pack)."""
     trainer: str | None = None
@@ -141,6 +143,7 @@ class PrepareSummary:
             f"rows out:       {self.rows_out:,}" + (f" in {self.packs:,} packs" if self.packs is not None else ""),
             f"tokens:         {self.tokens:,}",
             f"trained tokens: {self.trained_tokens:,} ({self.trained_share:.1%})",
+            *([f"image tokens:   {self.image_tokens:,} (never trained)"] if self.image_tokens else []),
             f"truncated:      {self.truncated:,}",
             f"dropped:        {self.dropped:,}",
             f"errors:         {self.errors:,}",
@@ -193,7 +196,7 @@ def _encode_chunk(
         rows_in=report.rows_in, truncated=report.truncated, formats=dict(report.formats), history=report.history,
         rows_encoded=report.rows_out, rows_expanded=report.rows_expanded, tokens_encoded=report.tokens_out,
         tokens_as_rendered=report.tokens_as_rendered, left_out_messages=report.left_out_messages,
-        left_out_tokens=report.left_out_tokens,
+        left_out_tokens=report.left_out_tokens, image_tokens=report.image_tokens or 0,
     )
     errors = []
     for error in report.errors:
@@ -403,6 +406,7 @@ def _file_reports(summary: PrepareSummary, errors: list[dict], pack_length, pack
         history=summary.history, rows_expanded=summary.rows_expanded, tokens_as_rendered=summary.tokens_as_rendered,
         left_out_messages=summary.left_out_messages, left_out_tokens=summary.left_out_tokens,
         truncated=summary.truncated, formats=summary.formats, on_error="skip", errors=errors,
+        image_tokens=summary.image_tokens or None,
     )
     reports = {_native.REPORT_KEY: json.dumps(report)}
     if pack_length:

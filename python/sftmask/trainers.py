@@ -68,6 +68,12 @@ class Trainer:
 
     def convert(self, batch: pa.RecordBatch, pack_length: int | None) -> pa.RecordBatch:
         """An encoded (or packed) batch in the columns this trainer loads."""
+        if "num_image_tokens" in batch.schema.names and pc.sum(batch["num_image_tokens"]).as_py():
+            # The trainers' tokenized-dataset paths feed no pixel values: the image tokens would train on nothing.
+            raise ValueError(
+                f"--for {self.name} writes text-only columns, and these rows have images: write them without --for "
+                "and train with sftmask.torch.VisionCollator, which adds their pixel values"
+            )
         if pack_length and self.name == "llama-factory":
             return _llama_factory_packs(batch, pack_length)
         names = self.packed_columns if pack_length else self.columns

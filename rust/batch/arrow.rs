@@ -9,9 +9,9 @@ use arrow::datatypes::{DataType, Field, Schema};
 
 use crate::batch::pack::{Packed, Strategy};
 use crate::batch::{EncodedBatch, OnError, VisionColumns};
-use crate::vision::media::{Media, Source};
 use crate::error::{Error, Result};
 use crate::policy::History;
+use crate::vision::media::{Media, Source};
 
 /// Key of the schema metadata entry that reports what happened to each row of an encoded batch.
 pub const REPORT_KEY: &str = "sftmask";
@@ -41,10 +41,12 @@ fn list_of(values: ArrayRef, offsets: Vec<i32>) -> ArrayRef {
 
 /// Offsets of lists of `lengths` items.
 fn offsets_of(lengths: impl Iterator<Item = usize>) -> Vec<i32> {
-    std::iter::once(0).chain(lengths.scan(0, |end, n| {
-        *end += n as i32;
-        Some(*end)
-    })).collect()
+    std::iter::once(0)
+        .chain(lengths.scan(0, |end, n| {
+            *end += n as i32;
+            Some(*end)
+        }))
+        .collect()
 }
 
 /// Images (or frames) as `datasets` stores an `Image`: `struct<bytes: binary, path: string>`, both null for an
@@ -88,7 +90,8 @@ fn vision_columns(vision: &VisionColumns) -> Vec<(Field, ArrayRef)> {
     }
     if vision.videos {
         let frames = image_structs(rows.iter().flat_map(|row| row.videos.iter().flat_map(|m| &m.sources)));
-        let videos = list_of(frames, offsets_of(rows.iter().flat_map(|row| row.videos.iter().map(|m| m.sources.len()))));
+        let videos =
+            list_of(frames, offsets_of(rows.iter().flat_map(|row| row.videos.iter().map(|m| m.sources.len()))));
         columns.push(("videos", list_of(videos, offsets_of(rows.iter().map(|row| row.videos.len())))));
         let column: Vec<Vec<Vec<i32>>> = rows.iter().map(|row| grids(&row.video_grid_thw)).collect();
         columns.push(("video_grid_thw", tuples_column(&column)));

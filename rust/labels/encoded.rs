@@ -56,12 +56,7 @@ mod tests {
     use super::*;
 
     fn row() -> Encoded {
-        Encoded {
-            input_ids: vec![1, 2, 3, 4, 5],
-            labels: vec![-100, -100, 3, 4, -100],
-            truncated: false,
-            vision: None,
-        }
+        Encoded { input_ids: vec![1, 2, 3, 4, 5], labels: vec![-100, -100, 3, 4, -100], truncated: false, vision: None }
     }
 
     #[test]

@@ -19,6 +19,9 @@ use crate::render::template::Rendered;
 use crate::vision::media::Source;
 use crate::vision::VisionRow;
 
+/// `encode`'s result: `input_ids`, `labels`, and a row with images' other columns.
+type EncodedRow<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Option<Bound<'py, PyDict>>);
+
 /// `(message index, start, end)`: a range of a located turn, in characters.
 type TurnSpan = (usize, usize, usize);
 
@@ -39,7 +42,8 @@ fn source_dict<'py>(py: Python<'py>, source: &Source) -> PyResult<Bound<'py, PyD
 /// A row's images as `encode` returns them: the columns `encode_batch` writes, for one row.
 fn vision_dict<'py>(py: Python<'py>, vision: &VisionRow) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
-    let images = vision.images.iter().flat_map(|m| &m.sources).map(|s| source_dict(py, s)).collect::<PyResult<Vec<_>>>()?;
+    let images =
+        vision.images.iter().flat_map(|m| &m.sources).map(|s| source_dict(py, s)).collect::<PyResult<Vec<_>>>()?;
     dict.set_item("images", images)?;
     let sizes: Vec<[u32; 2]> = vision.images.iter().map(|m| [m.size.height, m.size.width]).collect();
     dict.set_item("image_sizes", sizes)?;
@@ -266,7 +270,7 @@ impl PyMasker {
         policy: Option<&Bound<'py, PyDict>>,
         prompt: Option<&Bound<'py, PyAny>>,
         completion: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Option<Bound<'py, PyDict>>)> {
+    ) -> PyResult<EncodedRow<'py>> {
         let row = match completion {
             Some(completion) => prompt_completion(prompt, completion, tools)?,
             None => row(messages, tools)?,

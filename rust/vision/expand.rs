@@ -120,13 +120,15 @@ pub fn expand(vision: &Vision, text: &str, media: &[Media]) -> Result<Expanded> 
 
 /// The first placeholder at or after `from`: its position and which kind (0 image, 1 video).
 fn next_placeholder(text: &str, from: usize, placeholders: &[Option<&str>; 2]) -> Option<(usize, usize)> {
-    let found = placeholders.iter().enumerate().filter_map(|(which, placeholder)| {
-        placeholder.and_then(|p| text[from..].find(p)).map(|at| (from + at, which))
-    });
+    let found = placeholders
+        .iter()
+        .enumerate()
+        .filter_map(|(which, placeholder)| placeholder.and_then(|p| text[from..].find(p)).map(|at| (from + at, which)));
     found.min()
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // spans are lists of ranges, often of one
 mod tests {
     use super::*;
     use crate::vision::config::ProcessorFiles;

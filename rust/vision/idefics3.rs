@@ -309,7 +309,8 @@ mod tests {
         assert!(err(serde_json::json!({"size": {"shortest_edge": 3}})).contains("longest_edge"));
         assert!(err(serde_json::json!({"max_image_size": 364})).contains("max_image_size"));
         assert!(err(serde_json::json!({"max_image_size": {"longest_edge": 0}})).contains("max_image_size"));
-        let seq = Idefics3Processor::from_configs(&serde_json::json!({}), &serde_json::json!({"image_seq_len": null}), true);
+        let seq =
+            Idefics3Processor::from_configs(&serde_json::json!({}), &serde_json::json!({"image_seq_len": null}), true);
         assert!(seq.unwrap_err().contains("image_seq_len"));
     }
 
@@ -623,6 +624,14 @@ mod tests {
         (&SMOLVLM_NO_RESIZE, 513, 20, "<fake_token_around_image><row_1_col_1><image><fake_token_around_image><row_1_col_2><image>\n\n<fake_token_around_image><global-img><image><fake_token_around_image>"),
     ];
 
-    const TABLES: &[&Table] = &[&IDEFICS3, &SMOLVLM, &IDEFICS3_DEFAULTS, &IDEFICS3_UNSPLIT, &IDEFICS3_NO_RESIZE, &SMOLVLM_NO_RESIZE, &IDEFICS3_EXACT_SIZE];
+    const TABLES: &[&Table] = &[
+        &IDEFICS3,
+        &SMOLVLM,
+        &IDEFICS3_DEFAULTS,
+        &IDEFICS3_UNSPLIT,
+        &IDEFICS3_NO_RESIZE,
+        &SMOLVLM_NO_RESIZE,
+        &IDEFICS3_EXACT_SIZE,
+    ];
     // END GENERATED
 }

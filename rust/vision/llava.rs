@@ -39,7 +39,12 @@ const VALID_SIZE_KEYS: [&[&str]; 6] = [
 impl SizeDict {
     /// `get_size_dict(value, default_to_square)`: an int is a square (`default_to_square`) or the shortest edge, a
     /// list is `[height, width]`, a dict must have one of the valid key sets. `None` / null: the class default.
-    pub(crate) fn parse(value: Option<&Value>, default: &Value, default_to_square: bool, name: &str) -> Result<Self, String> {
+    pub(crate) fn parse(
+        value: Option<&Value>,
+        default: &Value,
+        default_to_square: bool,
+        name: &str,
+    ) -> Result<Self, String> {
         let value = match value {
             None | Some(Value::Null) => default,
             Some(value) => value,
@@ -251,7 +256,12 @@ impl LlavaProcessor {
             (_, Some(other)) => return Err(format!("the image processor {other} is not supported for LLaVA")),
         };
         let default_to_square = flag(image, "default_to_square", false);
-        let size = SizeDict::parse(image.get("size"), &serde_json::json!({"shortest_edge": DEFAULT_SIZE}), default_to_square, "size")?;
+        let size = SizeDict::parse(
+            image.get("size"),
+            &serde_json::json!({"shortest_edge": DEFAULT_SIZE}),
+            default_to_square,
+            "size",
+        )?;
         let default_crop = serde_json::json!({"height": DEFAULT_SIZE, "width": DEFAULT_SIZE});
         let crop_size = SizeDict::parse(image.get("crop_size"), &default_crop, true, "crop_size")?;
         let resize = flag(image, "do_resize", true).then_some(size);
@@ -315,7 +325,13 @@ impl LlavaProcessor {
 
     /// `LlavaNextProcessor._get_number_of_features`: the unpadded tiled features, a newline feature per row of
     /// them, and the base view's features.
-    fn anyres_features(&self, height: u64, width: u64, base: (u64, u64), pinpoints: &[(u64, u64)]) -> Result<u64, String> {
+    fn anyres_features(
+        &self,
+        height: u64,
+        width: u64,
+        base: (u64, u64),
+        pinpoints: &[(u64, u64)],
+    ) -> Result<u64, String> {
         let (best_height, best_width) = select_best_resolution(height, width, pinpoints);
         let (scale_height, scale_width) = (best_height / base.0, best_width / base.1);
         let (patches_height, patches_width) = (base.0 / self.patch_size, base.1 / self.patch_size);
@@ -374,7 +390,10 @@ fn pinpoints(config: &Value) -> Result<Vec<(u64, u64)>, String> {
         Some([h, w]) => Some((h.as_u64()?, w.as_u64()?)),
         _ => None,
     };
-    let pinpoints = list.iter().map(|v| pair(v).ok_or(format!("{v} is not a [height, width] pinpoint"))).collect::<Result<Vec<_>, _>>()?;
+    let pinpoints = list
+        .iter()
+        .map(|v| pair(v).ok_or(format!("{v} is not a [height, width] pinpoint")))
+        .collect::<Result<Vec<_>, _>>()?;
     if pinpoints.is_empty() {
         return Err("image_grid_pinpoints is empty".into());
     }
@@ -886,6 +905,16 @@ mod tests {
         errors: &[],
     };
 
-    const TABLES: &[&Table] = &[&LLAVA, &LLAVA_NO_CROP, &LLAVA_PAD_SQUARE, &LLAVA_SHORT_LONG, &LLAVA_MAX_HW, &LLAVA_DEFAULTS, &LLAVA_NEXT, &LLAVA_NEXT_384, &LLAVA_NEXT_DEFAULTS];
+    const TABLES: &[&Table] = &[
+        &LLAVA,
+        &LLAVA_NO_CROP,
+        &LLAVA_PAD_SQUARE,
+        &LLAVA_SHORT_LONG,
+        &LLAVA_MAX_HW,
+        &LLAVA_DEFAULTS,
+        &LLAVA_NEXT,
+        &LLAVA_NEXT_384,
+        &LLAVA_NEXT_DEFAULTS,
+    ];
     // END GENERATED
 }

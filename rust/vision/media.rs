@@ -63,9 +63,11 @@ pub fn media(messages: &Value) -> Result<Vec<Media>> {
 
 /// Whether any message's content is a list of parts: the only rows that can hold images.
 pub fn has_parts(messages: &Value) -> bool {
-    messages.try_iter().into_iter().flatten().any(|message| {
-        message.get_attr("content").is_ok_and(|content| content.kind() == ValueKind::Seq)
-    })
+    messages
+        .try_iter()
+        .into_iter()
+        .flatten()
+        .any(|message| message.get_attr("content").is_ok_and(|content| content.kind() == ValueKind::Seq))
 }
 
 fn field(part: &Value, key: &str) -> Option<Value> {

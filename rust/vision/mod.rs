@@ -52,7 +52,10 @@ pub struct VisionRow {
 #[derive(Debug, Clone)]
 enum Family {
     /// Qwen2-VL, Qwen2.5-VL, Qwen3-VL; `video` for the families whose video text is only pad tokens.
-    Qwen { image: QwenGrid, video: Option<QwenGrid> },
+    Qwen {
+        image: QwenGrid,
+        video: Option<QwenGrid>,
+    },
     Gemma3(Gemma3Processor),
     Idefics3(Idefics3Processor),
     Llava(LlavaProcessor),
@@ -90,7 +93,9 @@ impl Vision {
             }
             "Idefics3Processor" | "SmolVLMProcessor" | "Idefics3ImageProcessor" | "SmolVLMImageProcessor" => {
                 let smolvlm = class.starts_with("SmolVLM");
-                Family::Idefics3(Idefics3Processor::from_configs(&files.image, &files.processor, smolvlm).map_err(config)?)
+                Family::Idefics3(
+                    Idefics3Processor::from_configs(&files.image, &files.processor, smolvlm).map_err(config)?,
+                )
             }
             "LlavaProcessor" | "LlavaNextProcessor" | "LlavaNextImageProcessor" => {
                 let next = class.starts_with("LlavaNext");

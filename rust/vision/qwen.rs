@@ -50,7 +50,8 @@ impl QwenGrid {
     /// `image_grid_thw` / `video_grid_thw`.
     pub fn grid(&self, size: ImageSize, frames: u64) -> Result<[u64; 3], String> {
         let factor = self.patch_size * self.merge_size;
-        let (height, width) = smart_resize(size.height as u64, size.width as u64, factor, self.min_pixels, self.max_pixels)?;
+        let (height, width) =
+            smart_resize(size.height as u64, size.width as u64, factor, self.min_pixels, self.max_pixels)?;
         // Frames are padded to a multiple of temporal_patch_size by repeating the last one.
         let t = frames.div_ceil(self.temporal_patch_size);
         Ok([t, height / self.patch_size, width / self.patch_size])
