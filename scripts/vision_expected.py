@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import tempfile
 import zlib
@@ -73,8 +72,13 @@ TABLES = [
     ("SMOLVLM_NO_RESIZE", "smolvlm", {"do_resize": False}, {"image_seq_len": 1}, False),
     ("IDEFICS3_EXACT_SIZE", "idefics3", {"size": [700, 1100], "max_image_size": {"longest_edge": 300}}, {}, False),
     # an odd crop size, where the short edge's bump to even can add a row; a longest edge over MAX_IMAGE_SIZE
-    ("IDEFICS3_ODD_CROP", "idefics3", {"size": {"longest_edge": 1053}, "max_image_size": {"longest_edge": 351}},
-     {"image_seq_len": 1}, False),
+    (
+        "IDEFICS3_ODD_CROP",
+        "idefics3",
+        {"size": {"longest_edge": 1053}, "max_image_size": {"longest_edge": 351}},
+        {"image_seq_len": 1},
+        False,
+    ),
     ("IDEFICS3_CLAMPED", "idefics3", {"size": {"longest_edge": 5000}}, {"image_seq_len": 1}, False),
     ("LLAVA", "llava", {}, {}, False),
     ("LLAVA_NO_CROP", "llava", {"do_center_crop": False, "size": {"shortest_edge": 28}}, {"patch_size": 1}, False),
@@ -107,8 +111,17 @@ TABLES = [
         {
             "size": {"height": 384, "width": 384},
             "crop_size": 384,
-            "image_grid_pinpoints": [[384, 384], [384, 768], [768, 384], [768, 768], [384, 1152], [1152, 384],
-                                     [1152, 1152], [768, 1536], [1536, 768]],
+            "image_grid_pinpoints": [
+                [384, 384],
+                [384, 768],
+                [768, 384],
+                [768, 768],
+                [384, 1152],
+                [1152, 384],
+                [1152, 1152],
+                [768, 1536],
+                [1536, 768],
+            ],
         },
         {"vision_feature_select_strategy": "full", "num_additional_image_tokens": 0},
         False,
@@ -120,10 +133,28 @@ TABLE_CONFIGS = {name: (pre, proc) for name, _, pre, proc, _ in TABLES}
 
 #: The tables each Rust file holds.
 FILES = {
-    "rust/vision/idefics3.rs": ["IDEFICS3", "SMOLVLM", "IDEFICS3_DEFAULTS", "IDEFICS3_UNSPLIT", "IDEFICS3_NO_RESIZE",
-                                "SMOLVLM_NO_RESIZE", "IDEFICS3_EXACT_SIZE", "IDEFICS3_ODD_CROP", "IDEFICS3_CLAMPED"],
-    "rust/vision/llava.rs": ["LLAVA", "LLAVA_NO_CROP", "LLAVA_PAD_SQUARE", "LLAVA_SHORT_LONG", "LLAVA_MAX_HW",
-                             "LLAVA_DEFAULTS", "LLAVA_NEXT", "LLAVA_NEXT_384", "LLAVA_NEXT_DEFAULTS"],
+    "rust/vision/idefics3.rs": [
+        "IDEFICS3",
+        "SMOLVLM",
+        "IDEFICS3_DEFAULTS",
+        "IDEFICS3_UNSPLIT",
+        "IDEFICS3_NO_RESIZE",
+        "SMOLVLM_NO_RESIZE",
+        "IDEFICS3_EXACT_SIZE",
+        "IDEFICS3_ODD_CROP",
+        "IDEFICS3_CLAMPED",
+    ],
+    "rust/vision/llava.rs": [
+        "LLAVA",
+        "LLAVA_NO_CROP",
+        "LLAVA_PAD_SQUARE",
+        "LLAVA_SHORT_LONG",
+        "LLAVA_MAX_HW",
+        "LLAVA_DEFAULTS",
+        "LLAVA_NEXT",
+        "LLAVA_NEXT_384",
+        "LLAVA_NEXT_DEFAULTS",
+    ],
 }
 
 #: (table, width, height): replacements the Rust tests spell out in full.
@@ -135,6 +166,7 @@ SPELLED_OUT = [
 ]
 
 #: Sizes (width, height) every table is checked on.
+# fmt: off
 BASE_SIZES = [
     (1, 1), (1, 2), (2, 1), (2, 2), (3, 7), (14, 14), (17, 900), (900, 17), (333, 777), (777, 333), (1024, 768),
     (768, 1024), (4000, 3000), (3000, 4000), (640, 480), (1280, 720), (1920, 1080), (1080, 1920), (224, 224),
@@ -143,6 +175,7 @@ BASE_SIZES = [
     (513, 512), (1536, 1536), (2048, 2048), (2049, 100), (100, 2049), (4096, 4096), (4097, 4097), (5000, 1), (1, 5000),
     (6000, 4000), (4000, 6000), (30, 3000), (3000, 30), (1344, 29), (29, 1344), (448, 3), (3, 448), (55, 1344),
 ]
+# fmt: on
 
 
 def fnv1a64(text: str) -> int:
@@ -179,7 +212,10 @@ def idefics3_edges(longest: int, crop: int, n: int) -> list[tuple[int, int]]:
     trunc_h = np.ceil(np.trunc(fw / ratio2) / crop) * crop
     trunc_w = np.ceil(np.trunc(fh * ratio2) / crop) * crop
     shrunk = np.where(wide, trunc_h != fh, trunc_w != fw)
-    pick = lambda mask, step: list(zip(w[mask].astype(int).tolist(), h[mask].astype(int).tolist()))[::step][:n]
+
+    def pick(mask, step):
+        return list(zip(w[mask].astype(int).tolist(), h[mask].astype(int).tolist()))[::step][:n]
+
     return pick(crossing, 1) + pick(shrunk, 1) + pick(bumped, 997)
 
 
@@ -257,7 +293,8 @@ EXTRA_THIN = {(1, 82), (1, 100), (3, 448), (1, 60), (60, 1), (2, 100)}
 
 def too_big(name: str, width: int, height: int) -> bool:
     """Thin sizes the LLaVA-1.5 tables skip: their shortest-edge resize makes a huge image (slow, nothing new)."""
-    return name.startswith("LLAVA") and not name.startswith("LLAVA_NEXT") and max(width, height) > 40 * min(width, height)
+    thin = max(width, height) > 40 * min(width, height)
+    return name.startswith("LLAVA") and not name.startswith("LLAVA_NEXT") and thin
 
 
 def configs(family: str, pre_overrides: dict, proc_overrides: dict, bare: bool) -> tuple[dict, dict]:
@@ -313,8 +350,8 @@ def table(name: str, family: str, pre: dict, proc: dict, rows: list[tuple[int, i
         "    #[rustfmt::skip]",
         f"    const {name}: Table = Table {{",
         f"        family: {rust_str(family)},",
-        f"        preprocessor: r#\"{json.dumps(pre)}\"#,",
-        f"        processor: r#\"{json.dumps(proc)}\"#,",
+        f'        preprocessor: r#"{json.dumps(pre)}"#,',
+        f'        processor: r#"{json.dumps(proc)}"#,',
         "        // (width, height, bytes, image tokens, FNV-1a 64 of the replacement)",
         "        cases: &[",
     ]
@@ -344,8 +381,11 @@ def main() -> None:
         blocks[name] = table(name, family, pre, proc, rows, p.image_token)
         print(f"  {len(rows)} sizes", file=sys.stderr)
 
-    spelled = ["    /// (table, width, height, the replacement in full)", "    #[rustfmt::skip]",
-               "    const SPELLED_OUT: &[(&Table, u32, u32, &str)] = &["]
+    spelled = [
+        "    /// (table, width, height, the replacement in full)",
+        "    #[rustfmt::skip]",
+        "    const SPELLED_OUT: &[(&Table, u32, u32, &str)] = &[",
+    ]
     for name, width, height in SPELLED_OUT:
         spelled.append(f"        (&{name}, {width}, {height}, {rust_str(texts[(name, width, height)])}),")
     spelled += ["    ];", ""]
@@ -354,7 +394,7 @@ def main() -> None:
         body = "".join(blocks[n] + "\n" for n in names)
         if any(t[0] in names for t in SPELLED_OUT):
             body += "\n".join(spelled) + "\n"
-        body += "    const TABLES: &[&Table] = &[" + ", ".join(f"&{n}" for n in names) + "];\n"
+        body += "    #[rustfmt::skip]\n    const TABLES: &[&Table] = &[" + ", ".join(f"&{n}" for n in names) + "];\n"
         if args.write:
             file = ROOT / path
             source = file.read_text()

@@ -44,8 +44,9 @@ def corpus_chats(limit: int, rng: random.Random) -> list[list[dict]]:
             for line in f:
                 messages = json.loads(line)["messages"]
                 roles = [m["role"] for m in messages]
-                alternating = roles[::2] == ["user"] * len(roles[::2]) and roles[1::2] == ["assistant"] * (len(roles) // 2)
-                if messages and alternating and roles[-1] == "assistant" and all(isinstance(m.get("content"), str) for m in messages):
+                alternating = all(role == ("user", "assistant")[k % 2] for k, role in enumerate(roles))
+                texts = all(isinstance(m.get("content"), str) for m in messages)
+                if messages and alternating and roles[-1] == "assistant" and texts:
                     chats.append([{"role": m["role"], "content": m["content"][:600]} for m in messages[:6]])
     rng.shuffle(chats)
     return chats[:limit]

@@ -10,7 +10,6 @@ import random
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 import sftmask
@@ -294,10 +293,12 @@ def test_collator_pixels_line_up_with_the_ids(images, snapshots):
         collate = VisionCollator(processor)
         examples = batch.to_pylist()
         out = collate(examples)
-        expected = processor(text=[processor.apply_chat_template(r, tokenize=False) for r in rows if any(
-            p.get("type") == "image" for m in r if isinstance(m["content"], list) for p in m["content"])],
-            images=[sftmask.torch._load_image(i, 0, 0) for e in examples for i in e["images"]], return_tensors="pt",
-            padding=True)
+        with_images = [e for e in examples if e["images"]]
+        texts = [processor.apply_chat_template(r, tokenize=False) for r, e in zip(rows, examples) if e["images"]]
+        loaded = [[sftmask.torch._load_image(i, 0, 0) for i in e["images"]] for e in with_images]
+        if processor.tokenizer.pad_token is None:
+            processor.tokenizer.pad_token = processor.tokenizer.eos_token
+        expected = processor(text=texts, images=loaded, return_tensors="pt", padding=True)
         assert torch.equal(out["pixel_values"], expected["pixel_values"])
         if "image_grid_thw" in expected:
             assert torch.equal(out["image_grid_thw"], expected["image_grid_thw"])

@@ -17,7 +17,11 @@ from sftmask.policy import Policy, check_template_kwargs, split_options
 from sftmask.sources import JsonLines
 
 # Files a tokenizer directory needs; the hub download fetches only these.
-TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"]
+TOKENIZER_FILES = [
+    "tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json",
+    # A vision-language model's processor: how its images expand.
+    "chat_template.json", "preprocessor_config.json", "processor_config.json", "video_preprocessor_config.json",
+]
 
 _DTYPES = {"int32": False, "int64": True, np.int32: False, np.int64: True}
 
@@ -246,8 +250,8 @@ class Masker:
         elsewhere), int32 unless `dtype="int64"`. A row with images (content parts `{"type": "image", "path": ...}`
         under a vision-language model's processor files) also gets `images` (`{"bytes", "path"}` each, in order),
         `image_sizes` (`[height, width]`), `image_grid_thw` (Qwen-VL), `videos`, `video_grid_thw` and
-        `num_image_tokens`; its image tokens are never trained. Raises `UntrainableError` when no token is left to train. The row
-        is encoded as rendered whatever the masker's `history` (`encode_batch` writes per-turn rows).
+        `num_image_tokens`; its image tokens are never trained. Raises `UntrainableError` when no token is left to
+        train. The row is encoded as rendered whatever the masker's `history` (`encode_batch` writes per-turn rows).
         """
         # The call's policy options: the core applies them over the masker's policy and checks them.
         policy = split_options(template_kwargs) or None

@@ -126,8 +126,10 @@ class VisionCollator:
     def __call__(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         batch: dict[str, Any] = self._padded(rows)
         per_row = [list(row.get("images") or []) for row in rows]
-        images = [_load_image(source, row, k) for row, sources in enumerate(per_row) for k, source in
-                  enumerate(sources)]
+        # Nested by row, as the processor takes a batch: the families that batch images per sample (Idefics3's tiles)
+        # lay pixel_values out the same way.
+        images = [[_load_image(source, row, k) for k, source in enumerate(sources)]
+                  for row, sources in enumerate(per_row) if sources]
         if images:
             processor = self.processor
             kwargs = processor._merge_kwargs(tokenizer_init_kwargs=processor.tokenizer.init_kwargs, return_tensors="pt")

@@ -112,7 +112,8 @@ impl Idefics3Processor {
         }
         let (height, width) = resize_for_vision_encoder(height, width, self.crop);
         if height == 0 || width == 0 {
-            // PIL cannot resize to 0 pixels: transformers raises ("size must be a dictionary with key ...").
+            // A 1-pixel edge scaled by `int(h * (1 / h))` < 1 (h = 4732 = 13 * 364, without the resize): the resize's
+            // size has a 0, which transformers refuses ("size must be a dictionary with key 'longest_edge' or ...").
             return Err(format!("a {}x{} image resizes to {width}x{height} pixels", size.width, size.height));
         }
         // split_images: crops only when an edge is over the crop size; both edges are multiples of it here.
@@ -615,6 +616,91 @@ mod tests {
         errors: &[],
     };
 
+    #[rustfmt::skip]
+    const IDEFICS3_ODD_CROP: Table = Table {
+        family: "idefics3",
+        preprocessor: r#"{"do_convert_rgb": true, "do_image_splitting": true, "do_normalize": true, "do_pad": true, "do_rescale": true, "do_resize": true, "image_mean": [0.5, 0.5, 0.5], "image_processor_type": "Idefics3ImageProcessor", "image_std": [0.5, 0.5, 0.5], "max_image_size": {"longest_edge": 351}, "processor_class": "Idefics3Processor", "resample": 1, "rescale_factor": 0.00392156862745098, "size": {"longest_edge": 1053}}"#,
+        processor: r#"{"image_seq_len": 1, "processor_class": "Idefics3Processor"}"#,
+        // (width, height, bytes, image tokens, FNV-1a 64 of the replacement)
+        cases: &[
+            (1, 1, 794, 17, 0x1ab8e9385eb67e15), (1, 2, 343, 7, 0x211360b215e281cc), (2, 1, 342, 7, 0x7e2e432339c369bc),
+            (2, 2, 794, 17, 0x1ab8e9385eb67e15), (3, 7, 343, 7, 0x211360b215e281cc), (14, 14, 794, 17, 0x1ab8e9385eb67e15),
+            (17, 900, 208, 4, 0xa3d119740bf13111), (900, 17, 206, 4, 0xe70cbc1b0eef38b5), (333, 777, 343, 7, 0x211360b215e281cc),
+            (777, 333, 342, 7, 0x7e2e432339c369bc), (1024, 768, 478, 10, 0x4796a4a4514d9b56), (768, 1024, 478, 10, 0x4796a4a4514d9b56),
+            (4000, 3000, 478, 10, 0x4796a4a4514d9b56), (3000, 4000, 478, 10, 0x4796a4a4514d9b56), (640, 480, 478, 10, 0x4796a4a4514d9b56),
+            (1280, 720, 342, 7, 0x7e2e432339c369bc), (1920, 1080, 342, 7, 0x7e2e432339c369bc), (1080, 1920, 343, 7, 0x211360b215e281cc),
+            (224, 224, 794, 17, 0x1ab8e9385eb67e15), (336, 336, 794, 17, 0x1ab8e9385eb67e15), (337, 336, 478, 10, 0x4796a4a4514d9b56),
+            (336, 337, 478, 10, 0x4796a4a4514d9b56), (672, 336, 342, 7, 0x7e2e432339c369bc), (336, 672, 343, 7, 0x211360b215e281cc),
+            (672, 672, 794, 17, 0x1ab8e9385eb67e15), (1008, 336, 342, 7, 0x7e2e432339c369bc), (336, 1008, 343, 7, 0x211360b215e281cc),
+            (364, 364, 794, 17, 0x1ab8e9385eb67e15), (365, 364, 478, 10, 0x4796a4a4514d9b56), (364, 365, 478, 10, 0x4796a4a4514d9b56),
+            (728, 364, 342, 7, 0x7e2e432339c369bc), (1092, 1093, 478, 10, 0x4796a4a4514d9b56), (1456, 1456, 794, 17, 0x1ab8e9385eb67e15),
+            (1457, 1456, 478, 10, 0x4796a4a4514d9b56), (384, 384, 794, 17, 0x1ab8e9385eb67e15), (385, 385, 794, 17, 0x1ab8e9385eb67e15),
+            (512, 512, 794, 17, 0x1ab8e9385eb67e15), (513, 512, 478, 10, 0x4796a4a4514d9b56), (1536, 1536, 794, 17, 0x1ab8e9385eb67e15),
+            (2048, 2048, 794, 17, 0x1ab8e9385eb67e15), (2049, 100, 206, 4, 0xe70cbc1b0eef38b5), (100, 2049, 208, 4, 0xa3d119740bf13111),
+            (4096, 4096, 794, 17, 0x1ab8e9385eb67e15), (4097, 4097, 794, 17, 0x1ab8e9385eb67e15), (5000, 1, 206, 4, 0xe70cbc1b0eef38b5),
+            (1, 5000, 208, 4, 0xa3d119740bf13111), (6000, 4000, 342, 7, 0x7e2e432339c369bc), (4000, 6000, 343, 7, 0x211360b215e281cc),
+            (30, 3000, 208, 4, 0xa3d119740bf13111), (3000, 30, 206, 4, 0xe70cbc1b0eef38b5), (1344, 29, 206, 4, 0xe70cbc1b0eef38b5),
+            (29, 1344, 208, 4, 0xa3d119740bf13111), (448, 3, 206, 4, 0xe70cbc1b0eef38b5), (3, 448, 208, 4, 0xa3d119740bf13111),
+            (55, 1344, 208, 4, 0xa3d119740bf13111), (757, 90, 206, 4, 0xe70cbc1b0eef38b5), (2994, 1631, 342, 7, 0x7e2e432339c369bc),
+            (44, 2018, 208, 4, 0xa3d119740bf13111), (1334, 1782, 478, 10, 0x4796a4a4514d9b56), (747, 1676, 343, 7, 0x211360b215e281cc),
+            (810, 709, 478, 10, 0x4796a4a4514d9b56), (1351, 166, 206, 4, 0xe70cbc1b0eef38b5), (2821, 2130, 478, 10, 0x4796a4a4514d9b56),
+            (1051, 456, 342, 7, 0x7e2e432339c369bc), (1777, 2531, 478, 10, 0x4796a4a4514d9b56), (567, 1728, 208, 4, 0xa3d119740bf13111),
+            (2454, 2140, 478, 10, 0x4796a4a4514d9b56), (14, 1928, 208, 4, 0xa3d119740bf13111), (2781, 2890, 478, 10, 0x4796a4a4514d9b56),
+            (2410, 1342, 342, 7, 0x7e2e432339c369bc), (243, 212, 478, 10, 0x4796a4a4514d9b56), (2069, 968, 342, 7, 0x7e2e432339c369bc),
+            (2399, 1154, 342, 7, 0x7e2e432339c369bc), (922, 1222, 478, 10, 0x4796a4a4514d9b56), (1819, 251, 206, 4, 0xe70cbc1b0eef38b5),
+            (1317, 1294, 478, 10, 0x4796a4a4514d9b56), (109, 1451, 208, 4, 0xa3d119740bf13111), (1796, 1320, 478, 10, 0x4796a4a4514d9b56),
+            (2741, 2608, 478, 10, 0x4796a4a4514d9b56), (2570, 2893, 478, 10, 0x4796a4a4514d9b56), (2080, 1176, 342, 7, 0x7e2e432339c369bc),
+            (360, 1161, 208, 4, 0xa3d119740bf13111), (2023, 727, 342, 7, 0x7e2e432339c369bc), (2489, 2085, 478, 10, 0x4796a4a4514d9b56),
+            (1641, 47, 206, 4, 0xe70cbc1b0eef38b5), (3, 1, 342, 7, 0x7e2e432339c369bc), (6, 2, 342, 7, 0x7e2e432339c369bc),
+            (1, 3, 343, 7, 0x211360b215e281cc), (3, 3, 794, 17, 0x1ab8e9385eb67e15), (556, 2, 206, 4, 0xe70cbc1b0eef38b5),
+            (1904, 2, 206, 4, 0xe70cbc1b0eef38b5), (1749, 3, 206, 4, 0xe70cbc1b0eef38b5), (2746, 3, 206, 4, 0xe70cbc1b0eef38b5),
+            (1176, 4, 206, 4, 0xe70cbc1b0eef38b5),
+        ],
+        // sizes transformers raises on
+        errors: &[],
+    };
+
+    #[rustfmt::skip]
+    const IDEFICS3_CLAMPED: Table = Table {
+        family: "idefics3",
+        preprocessor: r#"{"do_convert_rgb": true, "do_image_splitting": true, "do_normalize": true, "do_pad": true, "do_rescale": true, "do_resize": true, "image_mean": [0.5, 0.5, 0.5], "image_processor_type": "Idefics3ImageProcessor", "image_std": [0.5, 0.5, 0.5], "max_image_size": {"longest_edge": 364}, "processor_class": "Idefics3Processor", "resample": 1, "rescale_factor": 0.00392156862745098, "size": {"longest_edge": 5000}}"#,
+        processor: r#"{"image_seq_len": 1, "processor_class": "Idefics3Processor"}"#,
+        // (width, height, bytes, image tokens, FNV-1a 64 of the replacement)
+        cases: &[
+            (1, 1, 6634, 145, 0x3adb8224bb381365), (1, 2, 3340, 73, 0xd8e89567430b967f), (2, 1, 3334, 73, 0x4430d79411069453),
+            (2, 2, 6634, 145, 0x3adb8224bb381365), (3, 7, 3340, 73, 0xd8e89567430b967f), (14, 14, 6634, 145, 0x3adb8224bb381365),
+            (17, 900, 625, 13, 0xff470f23ff5e22a4), (900, 17, 614, 13, 0x0fd7193d8122a200), (333, 777, 3340, 73, 0xd8e89567430b967f),
+            (777, 333, 3334, 73, 0x4430d79411069453), (1024, 768, 4966, 109, 0x3111253f8aa070d8), (768, 1024, 4969, 109, 0x08613cb2ce21dc8c),
+            (4000, 3000, 4966, 109, 0x3111253f8aa070d8), (3000, 4000, 4969, 109, 0x08613cb2ce21dc8c), (640, 480, 4966, 109, 0x3111253f8aa070d8),
+            (1280, 720, 3878, 85, 0x2cecb02f793c54a2), (1920, 1080, 3878, 85, 0x2cecb02f793c54a2), (1080, 1920, 3883, 85, 0x839e085e7a34bd30),
+            (224, 224, 6634, 145, 0x3adb8224bb381365), (336, 336, 6634, 145, 0x3adb8224bb381365), (337, 336, 6634, 145, 0x3adb8224bb381365),
+            (336, 337, 6634, 145, 0x3adb8224bb381365), (672, 336, 3334, 73, 0x4430d79411069453), (336, 672, 3340, 73, 0xd8e89567430b967f),
+            (672, 672, 6634, 145, 0x3adb8224bb381365), (1008, 336, 2246, 49, 0xb277b76b4a18b111), (336, 1008, 2254, 49, 0x9738958c8c97c06d),
+            (364, 364, 6634, 145, 0x3adb8224bb381365), (365, 364, 6634, 145, 0x3adb8224bb381365), (364, 365, 6634, 145, 0x3adb8224bb381365),
+            (728, 364, 3334, 73, 0x4430d79411069453), (1092, 1093, 6634, 145, 0x3adb8224bb381365), (1456, 1456, 6634, 145, 0x3adb8224bb381365),
+            (1457, 1456, 6634, 145, 0x3adb8224bb381365), (384, 384, 6634, 145, 0x3adb8224bb381365), (385, 385, 6634, 145, 0x3adb8224bb381365),
+            (512, 512, 6634, 145, 0x3adb8224bb381365), (513, 512, 6634, 145, 0x3adb8224bb381365), (1536, 1536, 6634, 145, 0x3adb8224bb381365),
+            (2048, 2048, 6634, 145, 0x3adb8224bb381365), (2049, 100, 614, 13, 0x0fd7193d8122a200), (100, 2049, 625, 13, 0xff470f23ff5e22a4),
+            (4096, 4096, 6634, 145, 0x3adb8224bb381365), (4097, 4097, 6634, 145, 0x3adb8224bb381365), (5000, 1, 614, 13, 0x0fd7193d8122a200),
+            (1, 5000, 625, 13, 0xff470f23ff5e22a4), (6000, 4000, 4422, 97, 0x0ee3d8be1710f3b5), (4000, 6000, 4426, 97, 0x34ca3567db797f15),
+            (30, 3000, 625, 13, 0xff470f23ff5e22a4), (3000, 30, 614, 13, 0x0fd7193d8122a200), (1344, 29, 614, 13, 0x0fd7193d8122a200),
+            (29, 1344, 625, 13, 0xff470f23ff5e22a4), (448, 3, 614, 13, 0x0fd7193d8122a200), (3, 448, 625, 13, 0xff470f23ff5e22a4),
+            (55, 1344, 625, 13, 0xff470f23ff5e22a4), (2315, 2112, 6078, 133, 0x151bad687284380e), (190, 2378, 625, 13, 0xff470f23ff5e22a4),
+            (2458, 1037, 3334, 73, 0x4430d79411069453), (651, 307, 3334, 73, 0x4430d79411069453), (840, 368, 3334, 73, 0x4430d79411069453),
+            (2529, 2070, 5522, 121, 0xd363b958dad84513), (1293, 1384, 6634, 145, 0x3adb8224bb381365), (1708, 861, 3878, 85, 0x2cecb02f793c54a2),
+            (1687, 598, 2790, 61, 0xf6147a1dad6ad43c), (600, 462, 5522, 121, 0xd363b958dad84513), (2918, 482, 1158, 25, 0x2169df8353227ae7),
+            (1730, 1843, 6634, 145, 0x3adb8224bb381365), (982, 1146, 6079, 133, 0xa9857cd2b0b62ca4), (1886, 2133, 6079, 133, 0xa9857cd2b0b62ca4),
+            (614, 929, 4426, 97, 0x34ca3567db797f15), (789, 894, 6079, 133, 0xa9857cd2b0b62ca4), (2958, 928, 2246, 49, 0xb277b76b4a18b111),
+            (2658, 318, 1158, 25, 0x2169df8353227ae7), (537, 1810, 2254, 49, 0x9738958c8c97c06d), (2785, 1046, 2790, 61, 0xf6147a1dad6ad43c),
+            (2766, 922, 2246, 49, 0xb277b76b4a18b111), (1904, 380, 1702, 37, 0x06253ee1816cf7ae), (2167, 2738, 5524, 121, 0xb183baae7fff1503),
+            (2270, 264, 1158, 25, 0x2169df8353227ae7), (1642, 957, 3878, 85, 0x2cecb02f793c54a2), (2135, 2262, 6634, 145, 0x3adb8224bb381365),
+            (429, 1408, 2254, 49, 0x9738958c8c97c06d), (1149, 2793, 2797, 61, 0x6c6f7dccefa1afe4), (2874, 1718, 4422, 97, 0x0ee3d8be1710f3b5),
+            (1284, 1189, 6634, 145, 0x3adb8224bb381365),
+        ],
+        // sizes transformers raises on
+        errors: &[],
+    };
+
     /// (table, width, height, the replacement in full)
     #[rustfmt::skip]
     const SPELLED_OUT: &[(&Table, u32, u32, &str)] = &[
@@ -624,14 +710,7 @@ mod tests {
         (&SMOLVLM_NO_RESIZE, 513, 20, "<fake_token_around_image><row_1_col_1><image><fake_token_around_image><row_1_col_2><image>\n\n<fake_token_around_image><global-img><image><fake_token_around_image>"),
     ];
 
-    const TABLES: &[&Table] = &[
-        &IDEFICS3,
-        &SMOLVLM,
-        &IDEFICS3_DEFAULTS,
-        &IDEFICS3_UNSPLIT,
-        &IDEFICS3_NO_RESIZE,
-        &SMOLVLM_NO_RESIZE,
-        &IDEFICS3_EXACT_SIZE,
-    ];
+    #[rustfmt::skip]
+    const TABLES: &[&Table] = &[&IDEFICS3, &SMOLVLM, &IDEFICS3_DEFAULTS, &IDEFICS3_UNSPLIT, &IDEFICS3_NO_RESIZE, &SMOLVLM_NO_RESIZE, &IDEFICS3_EXACT_SIZE, &IDEFICS3_ODD_CROP, &IDEFICS3_CLAMPED];
     // END GENERATED
 }

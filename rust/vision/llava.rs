@@ -200,8 +200,7 @@ pub(crate) fn count(config: &Value, key: &str, default: u64) -> Result<u64, Stri
     }
 }
 
-/// The processor's image token: `image_token` in processor_config.json, default `<image>`. (transformers prefers
-/// the tokenizer's own `image_token` attribute when it has one; the caller reads tokenizer_config.json.)
+/// A string processor setting: missing is the `__init__` default; anything but a string is an error.
 fn string(config: &Value, key: &str, default: &str) -> Result<String, String> {
     match config.get(key) {
         None => Ok(default.to_string()),
@@ -291,7 +290,9 @@ impl LlavaProcessor {
         })
     }
 
-    /// The placeholder the chat template writes for an image, which the processor replaces: the image token.
+    /// The placeholder the chat template writes for an image, which the processor replaces: the image token,
+    /// `image_token` in processor_config.json, default `<image>`. (transformers prefers the tokenizer's own
+    /// `image_token` attribute, from tokenizer_config.json's `extra_special_tokens`, when it has one.)
     pub fn placeholder(&self) -> &str {
         &self.image_token
     }
@@ -369,8 +370,8 @@ fn processed_size(
 fn base_view(size: &SizeDict, resize: Option<&SizeDict>, crop: Option<(u64, u64)>) -> Result<(u64, u64), String> {
     let square = SizeDict::get(size.shortest_edge).map(|edge| (edge, edge));
     let (mut h, mut w) = size.height_width().or(square).ok_or("size must have height and width, or shortest_edge")?;
-    if let Some(size) = resize {
-        (h, w) = size.resize(h, w)?;
+    if let Some(resize) = resize {
+        (h, w) = resize.resize(h, w)?;
     }
     let (h, w) = crop.unwrap_or((h, w));
     if h == 0 || w == 0 {
@@ -418,24 +419,26 @@ fn select_best_resolution(height: u64, width: u64, pinpoints: &[(u64, u64)]) -> 
 }
 
 /// `LlavaNextProcessor._get_unpadded_features`: the tiled features with the rows (or columns) that only cover the
-/// tiling's padding removed, and one newline feature per remaining row.
-fn unpadded_features(height: u64, width: u64, mut current_height: u64, mut current_width: u64) -> (u64, u64) {
+/// tiling's padding removed (half the difference, floored, from each side), and one newline feature per remaining
+/// row.
+fn unpadded_features(height: u64, width: u64, current_height: u64, current_width: u64) -> (u64, u64) {
+    let (mut current_height, mut current_width) = (current_height as i64, current_width as i64);
     let original_aspect_ratio = width as f64 / height as f64;
     let current_aspect_ratio = current_width as f64 / current_height as f64;
     if original_aspect_ratio > current_aspect_ratio {
         let new_height = int_round7(height as f64 * (current_width as f64 / width as f64));
-        current_height -= 2 * (current_height.saturating_sub(new_height) / 2);
+        current_height -= 2 * (current_height - new_height).div_euclid(2);
     } else {
         let new_width = int_round7(width as f64 * (current_height as f64 / height as f64));
-        current_width -= 2 * (current_width.saturating_sub(new_width) / 2);
+        current_width -= 2 * (current_width - new_width).div_euclid(2);
     }
-    (current_height * current_width, current_height)
+    ((current_height * current_width).max(0) as u64, current_height.max(0) as u64)
 }
 
 /// Python's `int(round(x, 7))` for x >= 0: round to 7 decimals, correctly (on the exact binary value), then
 /// truncate, so that 4.99999996 counts as 5. Rust's `{:.7}` is the same correctly rounded decimal (a tie at 7
 /// decimals could round differently, but no tie lies just under an integer: n - 5e-8 is never a binary fraction).
-fn int_round7(x: f64) -> u64 {
+fn int_round7(x: f64) -> i64 {
     let text = format!("{x:.7}");
     text.split('.').next().and_then(|whole| whole.parse().ok()).unwrap_or(0)
 }
@@ -815,9 +818,9 @@ mod tests {
             (999, 2396, 14182, 2026, 0x94578dc279c8aeb3), (1919, 1482, 17066, 2438, 0xe3ecede91ad1d31f), (793, 56, 7098, 1014, 0x2fa01a5c75db98af),
             (329, 839, 14882, 2126, 0x2fe309a15be1f167), (1288, 1535, 17808, 2544, 0x8855d696a81989f5), (1858, 783, 13608, 1944, 0x4c29c19f80e0d0dd),
             (1050, 1620, 15120, 2160, 0x903a51fba8d0a775), (42, 2018, 5544, 792, 0xc16ed6a7df56595d), (165, 594, 9072, 1296, 0x9a020029882a6f15),
-            (1741, 2061, 17808, 2544, 0x8855d696a81989f5), (294, 49, 6776, 968, 0x07229222bf6412ad), (1764, 49, 5054, 722, 0x3e76fa21e0c6a61b),
-            (588, 98, 6776, 968, 0x07229222bf6412ad), (618, 103, 6776, 968, 0x07229222bf6412ad), (642, 107, 6776, 968, 0x07229222bf6412ad),
-            (882, 147, 10164, 1452, 0x82e6c44b23e49881), (1038, 173, 10164, 1452, 0x82e6c44b23e49881), (1128, 188, 10164, 1452, 0x82e6c44b23e49881),
+            (1741, 2061, 17808, 2544, 0x8855d696a81989f5), (1056, 220, 12208, 1744, 0x0f4e0f825884d9d5), (748, 352, 12936, 1848, 0x9edb39c95d7e9dfd),
+            (836, 352, 13944, 1992, 0xbb9991bf0877eead), (924, 352, 14952, 2136, 0x4b86dd60868a489d), (704, 396, 13636, 1948, 0x070c75d0d762d791),
+            (2112, 440, 12208, 1744, 0x0f4e0f825884d9d5), (396, 704, 13776, 1968, 0x3b85f570eb29c8b5), (1496, 704, 12936, 1848, 0x9edb39c95d7e9dfd),
         ],
         // sizes transformers raises on
         errors: &[],
@@ -858,7 +861,9 @@ mod tests {
             (117, 1292, 13419, 1917, 0x7ce13099a3fe8a36), (1926, 1635, 44709, 6387, 0x1d724d9a1595f76c), (357, 1372, 27027, 3861, 0x521b505e067c899e),
             (893, 36, 6825, 975, 0x463f8a49d8059e98), (2780, 1735, 37989, 5427, 0x0728eb0494b4afac), (2323, 2964, 41391, 5913, 0x5753904246a1f0a2),
             (120, 958, 11907, 1701, 0xb72edd8e7621b56e), (2469, 307, 15785, 2255, 0x307a5afcdb90e798), (2018, 1259, 37989, 5427, 0x0728eb0494b4afac),
-            (2771, 966, 34097, 4871, 0x797e4a4a9ef0e5e0),
+            (2771, 966, 34097, 4871, 0x797e4a4a9ef0e5e0), (1584, 220, 17311, 2473, 0x0954883207d3a932), (1568, 392, 26467, 3781, 0x78dc05a68193768e),
+            (1584, 396, 26467, 3781, 0x78dc05a68193768e), (1680, 420, 26467, 3781, 0x78dc05a68193768e), (1712, 428, 26467, 3781, 0x78dc05a68193768e),
+            (1680, 700, 40201, 5743, 0x15472439cfa2d038), (1584, 748, 44779, 6397, 0x411c91ffeddd75b6), (1176, 784, 36477, 5211, 0x1b503ed54c072604),
         ],
         // sizes transformers raises on
         errors: &[],
@@ -905,16 +910,7 @@ mod tests {
         errors: &[],
     };
 
-    const TABLES: &[&Table] = &[
-        &LLAVA,
-        &LLAVA_NO_CROP,
-        &LLAVA_PAD_SQUARE,
-        &LLAVA_SHORT_LONG,
-        &LLAVA_MAX_HW,
-        &LLAVA_DEFAULTS,
-        &LLAVA_NEXT,
-        &LLAVA_NEXT_384,
-        &LLAVA_NEXT_DEFAULTS,
-    ];
+    #[rustfmt::skip]
+    const TABLES: &[&Table] = &[&LLAVA, &LLAVA_NO_CROP, &LLAVA_PAD_SQUARE, &LLAVA_SHORT_LONG, &LLAVA_MAX_HW, &LLAVA_DEFAULTS, &LLAVA_NEXT, &LLAVA_NEXT_384, &LLAVA_NEXT_DEFAULTS];
     // END GENERATED
 }

@@ -123,6 +123,7 @@ fn given_size(part: &Value) -> std::result::Result<Option<ImageSize>, String> {
             .transpose()
     };
     match (dimension("width")?, dimension("height")?) {
+        (Some(0), _) | (_, Some(0)) => Err("'width' and 'height' must be positive".into()),
         (Some(width), Some(height)) => Ok(Some(ImageSize { width, height })),
         (None, None) => Ok(None),
         _ => Err("give both 'width' and 'height', or neither".into()),

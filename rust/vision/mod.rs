@@ -31,11 +31,6 @@ pub struct ImageSize {
     pub height: u32,
 }
 
-/// A kind of media [`Vision::check_kind`] has refused.
-fn unreachable_kind() -> Result<Replacement> {
-    Err(Error::Input("this kind of media is not supported".into()))
-}
-
 /// A row's images and videos, in order, with what they became.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VisionRow {
@@ -147,20 +142,26 @@ impl Vision {
 
     /// Fails for a kind of media the family does not take, or whose expansion sftmask does not support.
     pub fn check_kind(&self, kind: Kind) -> Result<()> {
-        match (&self.family, kind) {
-            (_, Kind::Image) | (Family::Qwen { video: Some(_), .. }, Kind::Video) => Ok(()),
-            (Family::Qwen { video: None, .. }, Kind::Video) => Err(Error::Template(format!(
+        match kind {
+            Kind::Video if !self.takes_videos() => Err(self.video_refusal()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Why this family's videos are refused.
+    fn video_refusal(&self) -> Error {
+        match self.family {
+            Family::Qwen { .. } => Error::Template(format!(
                 "videos for {}: its frame timestamps are not supported yet; give images",
                 self.name
-            ))),
-            (_, Kind::Video) => Err(Error::Input(format!("{} takes no videos, only images", self.name))),
+            )),
+            _ => Error::Input(format!("{} takes no videos, only images", self.name)),
         }
     }
 
     /// What `item` becomes in the text.
     pub fn replacement(&self, item: &Media) -> Result<Replacement> {
         let input = |e: String| Error::Input(e);
-        self.check_kind(item.kind)?;
         match (&self.family, item.kind) {
             (Family::Qwen { image, .. }, Kind::Image) => {
                 let grid = image.grid(item.size, 1).map_err(input)?;
@@ -170,12 +171,16 @@ impl Vision {
                 let grid = video.grid(item.size, item.frames()).map_err(input)?;
                 Ok(Replacement { text: "<|video_pad|>".repeat(video.tokens(grid) as usize), grid: Some(grid) })
             }
-            (_, Kind::Video) => unreachable_kind(),
+            (_, Kind::Video) => Err(self.video_refusal()),
             (Family::Gemma3(gemma), Kind::Image) => {
                 Ok(Replacement { text: gemma.full_image_sequence.clone(), grid: None })
             }
-            (Family::Idefics3(idefics), Kind::Image) => Ok(Replacement { text: idefics.expand(item.size), grid: None }),
-            (Family::Llava(llava), Kind::Image) => Ok(Replacement { text: llava.expand(item.size), grid: None }),
+            (Family::Idefics3(idefics), Kind::Image) => {
+                Ok(Replacement { text: idefics.try_expand(item.size).map_err(input)?, grid: None })
+            }
+            (Family::Llava(llava), Kind::Image) => {
+                Ok(Replacement { text: llava.try_expand(item.size).map_err(input)?, grid: None })
+            }
         }
     }
 }
