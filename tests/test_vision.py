@@ -10,6 +10,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 import sftmask
@@ -308,3 +309,31 @@ def test_collator_pixels_line_up_with_the_ids(images, snapshots):
         broken[k]["images"] = broken[k]["images"] + broken[k]["images"][:1]
         with pytest.raises(ValueError, match=f"row {k}"):
             collate(broken)
+
+
+def test_an_images_column_fills_the_bare_image_parts_as_trl_datasets_have_them(images, snapshots):
+    _, directory = snapshots("qwen2_5_vl")
+    masker = sftmask.Masker.from_pretrained(directory)
+    first, second = images[4], images[6]
+    inline = [{"role": "user", "content": [{"type": "image", "path": str(first)}, {"type": "text", "text": "And?"},
+                                           {"type": "image", "path": str(second)}]},
+              {"role": "assistant", "content": [{"type": "text", "text": "Two gradients."}]}]
+    bare = [{**m, "content": [{"type": p["type"], **({"text": p["text"]} if "text" in p else {})} for p in m["content"]]}
+            for m in inline]
+    expected = masker.encode(inline)["input_ids"].tolist()
+    # Python rows, and an Arrow table whose images are `datasets` Images ({bytes, path}) as TRL's datasets store them.
+    rows = [{"messages": bare, "images": [str(first), str(second)]}]
+    stored = [{"bytes": first.read_bytes(), "path": None}, {"bytes": None, "path": str(second)}]
+    table = pa.Table.from_pylist([{"messages": bare, "images": stored}])
+    for data in (rows, table):
+        batch = masker.encode_batch(data)
+        assert batch["input_ids"][0].as_py() == expected
+        assert len(batch["images"][0].as_py()) == 2
+    with pytest.raises(sftmask.InputError, match="images column has 3 images"):
+        masker.encode_batch([{"messages": bare, "images": [str(first)] * 3}])
+    with pytest.raises(sftmask.InputError, match="more image parts without an image"):
+        masker.encode_batch([{"messages": bare, "images": [str(first)]}])
+    # Messages without bare image parts ignore the column (a text dataset may have one).
+    text = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]
+    assert masker.encode_batch([{"messages": text, "images": ["unused.png"]}])["input_ids"][0].as_py() == \
+        masker.encode(text)["input_ids"].tolist()

@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 
 /// The column of per-row template variables (`{"enable_thinking": false}`), as TRL names it.
 pub const TEMPLATE_KWARGS_COLUMN: &str = "chat_template_kwargs";
+/// The column of a vision-language row's images, as TRL's datasets have it (`datasets` Images: `{bytes, path}`).
+pub const IMAGES_COLUMN: &str = "images";
 
 /// The formats recognised by their columns, in the order they are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,6 +45,8 @@ pub enum Part {
     System,
     History,
     TemplateKwargs,
+    /// A vision-language row's images, for its image parts that carry none (TRL's datasets).
+    Images,
 }
 
 /// The names of the configurable columns (or JSON fields) rows are read from.
@@ -89,15 +93,17 @@ impl Format {
     /// The columns this format reads: each part, its column name, and whether the format needs it.
     pub fn columns(self, names: &ColumnNames) -> Vec<(Part, &str, bool)> {
         let kwargs = (Part::TemplateKwargs, TEMPLATE_KWARGS_COLUMN, false);
+        let images = (Part::Images, IMAGES_COLUMN, false);
         match self {
             Format::Messages => {
-                vec![(Part::Messages, &names.messages, true), (Part::Tools, &names.tools, false), kwargs]
+                vec![(Part::Messages, &names.messages, true), (Part::Tools, &names.tools, false), kwargs, images]
             }
             Format::Conversations => vec![
                 (Part::Messages, "conversations", true),
                 (Part::System, "system", false),
                 (Part::Tools, &names.tools, false),
                 kwargs,
+                images,
             ],
             Format::Alpaca => vec![
                 (Part::Instruction, "instruction", true),
@@ -112,6 +118,7 @@ impl Format {
                 (Part::Completion, &names.completion, true),
                 (Part::Tools, &names.tools, false),
                 kwargs,
+                images,
             ],
         }
     }

@@ -79,6 +79,9 @@ impl RowValues {
         };
         conversation.format = self.format;
         conversation.template_kwargs = self.template_kwargs()?;
+        if let Some(images) = self.part(Part::Images) {
+            conversation.messages = crate::vision::media::attach_images(&conversation.messages, images)?;
+        }
         Ok(Row::Chat(conversation))
     }
 

@@ -21,16 +21,20 @@ impl ProcessorFiles {
     /// The configs in `dir`; None when it holds no image processor config (a text-only model).
     pub fn read_dir(dir: &Path, tokenizer: &Value) -> Result<Option<ProcessorFiles>> {
         let processor = read_json(dir, "processor_config.json")?;
-        // transformers 5 may save the sub-processors' settings inside processor_config.json.
+        // As transformers reads them: the settings nested in processor_config.json (what transformers 5 saves) first,
+        // then the sub-processor's own file.
         let nested = |key: &str| processor.as_ref().and_then(|p| p.get(key)).cloned();
-        let image = match read_json(dir, "preprocessor_config.json")? {
+        let image = match nested("image_processor") {
             Some(image) => image,
-            None => match nested("image_processor") {
+            None => match read_json(dir, "preprocessor_config.json")? {
                 Some(image) => image,
                 None => return Ok(None),
             },
         };
-        let video = read_json(dir, "video_preprocessor_config.json")?.or_else(|| nested("video_processor"));
+        let video = match nested("video_processor") {
+            Some(video) => Some(video),
+            None => read_json(dir, "video_preprocessor_config.json")?,
+        };
         let empty = || Value::Object(Default::default());
         Ok(Some(ProcessorFiles {
             image,

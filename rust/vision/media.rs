@@ -61,6 +61,60 @@ pub fn media(messages: &Value) -> Result<Vec<Media>> {
     Ok(found)
 }
 
+/// `messages` with the image parts that carry no image (`{"type": "image"}`, as TRL's datasets write them, the images
+/// in a column of their own) given the row's `images`, in order; the counts must match. Messages with no such part
+/// are returned as they are: an `images` column means nothing to them.
+pub fn attach_images(messages: &Value, images: &Value) -> Result<Value> {
+    let bare = |part: &Value| {
+        part.get_attr("type").ok().as_ref().and_then(Value::as_str) == Some("image")
+            && IMAGE_FIELDS.iter().all(|key| field(part, key).is_none())
+    };
+    let parts = messages.try_iter().into_iter().flatten().filter_map(|m| m.get_attr("content").ok());
+    if !parts.filter(|c| c.kind() == ValueKind::Seq).any(|c| c.try_iter().into_iter().flatten().any(|p| bare(&p))) {
+        return Ok(messages.clone());
+    }
+    let mut images = images.try_iter().map_err(|_| Error::Input("the images column must hold a list".into()))?;
+    let mut attached = 0;
+    let mut part_without_image = |part: Value| -> Result<Value> {
+        if !bare(&part) {
+            return Ok(part);
+        }
+        let image = images.next().ok_or_else(|| {
+            Error::Input(format!("the messages have more image parts without an image than the images column's {attached}"))
+        })?;
+        attached += 1;
+        Ok(with_entry(&part, "image", image))
+    };
+    let mut out = Vec::new();
+    for message in messages.try_iter().into_iter().flatten() {
+        match message.get_attr("content") {
+            Ok(content) if content.kind() == ValueKind::Seq => {
+                let parts: Vec<Value> = content.try_iter().into_iter().flatten().map(&mut part_without_image).collect::<Result<_>>()?;
+                out.push(with_entry(&message, "content", Value::from(parts)));
+            }
+            _ => out.push(message),
+        }
+    }
+    let left = images.count();
+    if left > 0 {
+        return Err(Error::Input(format!(
+            "the images column has {} images, and the messages {attached} image parts to put them in",
+            attached + left
+        )));
+    }
+    Ok(Value::from(out))
+}
+
+/// A mapping with `key` set to `value`.
+fn with_entry(map: &Value, key: &str, value: Value) -> Value {
+    let keys = map.try_iter().into_iter().flatten().filter(|k| k.as_str() != Some(key));
+    let entries: Vec<(Value, Value)> = keys.map(|k| (k.clone(), map.get_item(&k).unwrap_or_default())).collect();
+    crate::values::map_value(entries.into_iter().chain([(Value::from(key), value)]))
+}
+
+/// The fields an image part gives its image (or its size) in.
+const IMAGE_FIELDS: [&str; 6] = ["path", "url", "image", "bytes", "width", "height"];
+
 /// Whether any message's content is a list of parts: the only rows that can hold images.
 pub fn has_parts(messages: &Value) -> bool {
     messages
@@ -79,7 +133,7 @@ fn read_part(part: &Value, kind: Kind) -> std::result::Result<Media, String> {
     if kind == Kind::Video {
         return read_video(part, given);
     }
-    let source = ["path", "url", "image", "bytes"].iter().find_map(|key| field(part, key));
+    let source = IMAGE_FIELDS[..4].iter().find_map(|key| field(part, key));
     match (source, given) {
         (Some(source), _) => {
             let (source, size) = read_source(&source)?;
