@@ -177,6 +177,10 @@ def test_bad_images_name_the_message_and_part(tmp_path, images, snapshots):
     truncated.write_bytes(images[0].read_bytes()[:20])
     with pytest.raises(sftmask.InputError, match=r"message 0, part 0: .*cut.png"):
         masker.encode(qwen_row({"type": "image", "path": str(truncated)}))
+    from PIL import Image
+
+    with pytest.raises(sftmask.InputError, match=r"<PngImageFile> is a Python object.*decode=False"):
+        masker.encode(qwen_row({"type": "image", "image": Image.open(images[0])}))
     with pytest.raises(sftmask.InputError, match="not a local file"):
         masker.encode(qwen_row({"type": "image", "url": "https://example.com/cat.png"}))
     batch = masker.encode_batch([{"messages": qwen_row(missing)}, {"messages": qwen_row({"type": "image", "path": str(images[0])})}],

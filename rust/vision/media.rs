@@ -80,7 +80,9 @@ pub fn attach_images(messages: &Value, images: &Value) -> Result<Value> {
             return Ok(part);
         }
         let image = images.next().ok_or_else(|| {
-            Error::Input(format!("the messages have more image parts without an image than the images column's {attached}"))
+            Error::Input(format!(
+                "the messages have more image parts without an image than the images column's {attached}"
+            ))
         })?;
         attached += 1;
         Ok(with_entry(&part, "image", image))
@@ -89,7 +91,8 @@ pub fn attach_images(messages: &Value, images: &Value) -> Result<Value> {
     for message in messages.try_iter().into_iter().flatten() {
         match message.get_attr("content") {
             Ok(content) if content.kind() == ValueKind::Seq => {
-                let parts: Vec<Value> = content.try_iter().into_iter().flatten().map(&mut part_without_image).collect::<Result<_>>()?;
+                let parts: Vec<Value> =
+                    content.try_iter().into_iter().flatten().map(&mut part_without_image).collect::<Result<_>>()?;
                 out.push(with_entry(&message, "content", Value::from(parts)));
             }
             _ => out.push(message),
@@ -198,6 +201,13 @@ fn read_source(value: &Value) -> std::result::Result<(Source, ImageSize), String
     let Some(text) = value.as_str() else {
         return Err(format!("an image must be a path or bytes, got {}", value.kind()));
     };
+    if text.starts_with('<') && text.ends_with('>') {
+        // What the Python conversion writes for an object it does not know: a decoded (PIL) image, most often.
+        return Err(format!(
+            "{text} is a Python object, not an image sftmask reads: give the image's path or bytes (a `datasets` \
+             Image column: cast it to Image(decode=False))"
+        ));
+    }
     if text.starts_with("http://") || text.starts_with("https://") || text.starts_with("data:") {
         return Err(format!("'{}' is not a local file: download the image first", shorten(text)));
     }
