@@ -51,8 +51,7 @@ impl ProcessorFiles {
 
     /// The image processor's class name, without the `Fast` / `Pil` suffix of its backends.
     pub fn image_processor_type(&self) -> Option<&str> {
-        let name = self.image.get("image_processor_type")?.as_str()?;
-        Some(name.strip_suffix("Fast").or_else(|| name.strip_suffix("Pil")).unwrap_or(name))
+        image_processor_type(&self.image)
     }
 
     /// A special token the tokenizer config names (`boi_token`), as a top-level key or among
@@ -96,5 +95,42 @@ pub fn size_field(config: &Value, key: &str) -> std::result::Result<Option<u64>,
     match config.get("size") {
         Some(size @ Value::Object(_)) => number(size, key),
         _ => Ok(None),
+    }
+}
+
+/// The image processor's settings: the `image_processor` object inside processor_config.json when there is one (as
+/// transformers 5 saves them, and reads them first), else preprocessor_config.json.
+pub fn image_config<'a>(preprocessor: &'a Value, processor: &'a Value) -> &'a Value {
+    match processor.get("image_processor") {
+        Some(nested @ Value::Object(_)) => nested,
+        _ => preprocessor,
+    }
+}
+
+/// The image processor's class, without the `Fast` / `Pil` suffix of its backends.
+pub fn image_processor_type(config: &Value) -> Option<&str> {
+    let name = config.get("image_processor_type")?.as_str()?;
+    Some(name.strip_suffix("Fast").or_else(|| name.strip_suffix("Pil")).unwrap_or(name))
+}
+
+/// A boolean setting as transformers' `_set_attributes` reads it: missing or null is the class default, anything
+/// else its Python truthiness.
+pub fn flag(config: &Value, key: &str, default: bool) -> bool {
+    match config.get(key) {
+        None | Some(Value::Null) => default,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    }
+}
+
+/// A whole-number processor setting: missing is the `__init__` default; null or anything else than a non-negative
+/// integer breaks transformers' arithmetic, so it is an error here.
+pub fn count(config: &Value, key: &str, default: u64) -> std::result::Result<u64, String> {
+    match config.get(key) {
+        None => Ok(default),
+        Some(v) => v.as_u64().ok_or_else(|| format!("{key} must be a whole number, not {v}")),
     }
 }

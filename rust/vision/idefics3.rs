@@ -15,7 +15,8 @@
 
 use serde_json::Value;
 
-use super::llava::{count, flag, image_config, SizeDict};
+use super::config::{count, flag, image_config};
+use super::size::SizeDict;
 use super::ImageSize;
 
 /// transformers' `MAX_IMAGE_SIZE` ("4k resolution as absolute maximum"): the resize leaves no edge longer.

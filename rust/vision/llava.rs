@@ -7,198 +7,12 @@
 //! - LLaVA-NeXT ("anyres"): a base view (the image resized to one crop) plus the image tiled at the grid pinpoint
 //!   [`select_best_resolution`] picks, with the padding the tiling added cut off again and one newline feature per
 //!   row of the tiled features (`_get_unpadded_features`).
-//!
-//! Also home to transformers' size-dict rules ([`SizeDict`]) and image-processor config reading, which
-//! [`super::idefics3`] shares.
 
 use serde_json::Value;
 
+use super::config::{count, flag, image_config, image_processor_type};
+use super::size::SizeDict;
 use super::ImageSize;
-
-/// One image processor `size` / `crop_size` setting, as transformers' `SizeDict` holds it after `get_size_dict`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct SizeDict {
-    pub height: Option<u64>,
-    pub width: Option<u64>,
-    pub shortest_edge: Option<u64>,
-    pub longest_edge: Option<u64>,
-    pub max_height: Option<u64>,
-    pub max_width: Option<u64>,
-}
-
-/// The key sets `get_size_dict` accepts (`VALID_SIZE_DICT_KEYS`): exactly one of these, or transformers raises.
-const VALID_SIZE_KEYS: [&[&str]; 6] = [
-    &["height", "width"],
-    &["shortest_edge"],
-    &["shortest_edge", "longest_edge"],
-    &["longest_edge"],
-    &["max_height", "max_width"],
-    &["min_pixels", "max_pixels"],
-];
-
-impl SizeDict {
-    /// `get_size_dict(value, default_to_square)`: an int is a square (`default_to_square`) or the shortest edge, a
-    /// list is `[height, width]`, a dict must have one of the valid key sets. `None` / null: the class default.
-    pub(crate) fn parse(
-        value: Option<&Value>,
-        default: &Value,
-        default_to_square: bool,
-        name: &str,
-    ) -> Result<Self, String> {
-        let value = match value {
-            None | Some(Value::Null) => default,
-            Some(value) => value,
-        };
-        let int = |v: &Value| v.as_u64().ok_or_else(|| format!("{name}: {v} is not a size in pixels"));
-        match value {
-            Value::Number(_) if default_to_square => {
-                let n = int(value)?;
-                Ok(SizeDict { height: Some(n), width: Some(n), ..Default::default() })
-            }
-            Value::Number(_) => Ok(SizeDict { shortest_edge: Some(int(value)?), ..Default::default() }),
-            Value::Array(items) if items.len() >= 2 => {
-                Ok(SizeDict { height: Some(int(&items[0])?), width: Some(int(&items[1])?), ..Default::default() })
-            }
-            Value::Object(map) => {
-                let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
-                keys.sort_unstable();
-                let valid = VALID_SIZE_KEYS.iter().any(|set| {
-                    let mut set = set.to_vec();
-                    set.sort_unstable();
-                    set == keys
-                });
-                if !valid {
-                    return Err(format!("{name} must have the keys of one of {VALID_SIZE_KEYS:?}, not {keys:?}"));
-                }
-                // A null value is a missing one (SizeDict's None); min_pixels / max_pixels are kept by transformers
-                // but no resize here uses them.
-                let get = |key: &str| match map.get(key) {
-                    None | Some(Value::Null) => Ok(None),
-                    Some(v) => int(v).map(Some),
-                };
-                Ok(SizeDict {
-                    height: get("height")?,
-                    width: get("width")?,
-                    shortest_edge: get("shortest_edge")?,
-                    longest_edge: get("longest_edge")?,
-                    max_height: get("max_height")?,
-                    max_width: get("max_width")?,
-                })
-            }
-            other => Err(format!("{name}: {other} is not a size")),
-        }
-    }
-
-    /// Python's truthiness of a SizeDict field: None and 0 are both unset.
-    fn get(field: Option<u64>) -> Option<u64> {
-        field.filter(|&v| v != 0)
-    }
-
-    /// `(height, width)` when both are set.
-    pub(crate) fn height_width(&self) -> Option<(u64, u64)> {
-        Some((Self::get(self.height)?, Self::get(self.width)?))
-    }
-
-    /// The size `PilBackend.resize` / `TorchvisionBackend.resize` resize an image of `(height, width)` to, trying
-    /// the keys in their order. Err: the size has none of the keys it resizes by.
-    pub(crate) fn resize(&self, height: u64, width: u64) -> Result<(u64, u64), String> {
-        if let (Some(shortest), Some(longest)) = (Self::get(self.shortest_edge), Self::get(self.longest_edge)) {
-            Ok(size_with_aspect_ratio(height, width, shortest, Some(longest)))
-        } else if let Some(shortest) = Self::get(self.shortest_edge) {
-            Ok(resize_shortest_edge(height, width, shortest))
-        } else if let (Some(max_h), Some(max_w)) = (Self::get(self.max_height), Self::get(self.max_width)) {
-            Ok(size_for_max_height_width(height, width, max_h, max_w))
-        } else if let Some(size) = self.height_width() {
-            Ok(size)
-        } else {
-            Err("size must have height and width, max_height and max_width, or shortest_edge".into())
-        }
-    }
-}
-
-/// transformers' `get_size_with_aspect_ratio`: the short edge to `size`, unless the long edge would pass `max_size`,
-/// then the long edge to `max_size` with the short one `round(raw)` (Python's round: half to even).
-fn size_with_aspect_ratio(height: u64, width: u64, size: u64, max_size: Option<u64>) -> (u64, u64) {
-    let (mut size, mut raw_size) = (size, None);
-    if let Some(max_size) = max_size {
-        let (min_original, max_original) = (height.min(width) as f64, height.max(width) as f64);
-        if max_original / min_original * size as f64 > max_size as f64 {
-            let raw = max_size as f64 * min_original / max_original;
-            size = raw.round_ties_even() as u64;
-            raw_size = Some(raw);
-        }
-    }
-    if (height <= width && height == size) || (width <= height && width == size) {
-        (height, width)
-    } else if width < height {
-        let oh = match raw_size {
-            Some(raw) => raw * height as f64 / width as f64,
-            None => (size * height) as f64 / width as f64,
-        };
-        (oh as u64, size)
-    } else {
-        let ow = match raw_size {
-            Some(raw) => raw * width as f64 / height as f64,
-            None => (size * width) as f64 / height as f64,
-        };
-        (size, ow as u64)
-    }
-}
-
-/// transformers' `get_resize_output_image_size(size, default_to_square=False)`: the short edge to `size`, the long
-/// edge `int(size * long / short)`.
-fn resize_shortest_edge(height: u64, width: u64, size: u64) -> (u64, u64) {
-    let (short, long) = if width <= height { (width, height) } else { (height, width) };
-    let new_long = ((size * long) as f64 / short as f64) as u64;
-    if width <= height {
-        (new_long, size)
-    } else {
-        (size, new_long)
-    }
-}
-
-/// transformers' `get_image_size_for_max_height_width`: the largest scale that fits both bounds, each edge truncated.
-fn size_for_max_height_width(height: u64, width: u64, max_height: u64, max_width: u64) -> (u64, u64) {
-    let scale = (max_height as f64 / height as f64).min(max_width as f64 / width as f64);
-    ((height as f64 * scale) as u64, (width as f64 * scale) as u64)
-}
-
-/// The image processor's settings: the `image_processor` object inside processor_config.json when there is one (as
-/// transformers 5 saves them, and reads them first), else preprocessor_config.json.
-pub(crate) fn image_config<'a>(preprocessor: &'a Value, processor: &'a Value) -> &'a Value {
-    match processor.get("image_processor") {
-        Some(nested @ Value::Object(_)) => nested,
-        _ => preprocessor,
-    }
-}
-
-/// The image processor's class, without the `Fast` / `Pil` suffix of its backends.
-pub(crate) fn image_processor_type(config: &Value) -> Option<&str> {
-    let name = config.get("image_processor_type")?.as_str()?;
-    Some(name.strip_suffix("Fast").or_else(|| name.strip_suffix("Pil")).unwrap_or(name))
-}
-
-/// A boolean setting as transformers' `_set_attributes` reads it: missing or null is the class default, anything
-/// else its Python truthiness.
-pub(crate) fn flag(config: &Value, key: &str, default: bool) -> bool {
-    match config.get(key) {
-        None | Some(Value::Null) => default,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(Value::Object(o)) => !o.is_empty(),
-    }
-}
-
-/// A whole-number processor setting: missing is the `__init__` default; null or anything else than a non-negative
-/// integer breaks transformers' arithmetic, so it is an error here.
-pub(crate) fn count(config: &Value, key: &str, default: u64) -> Result<u64, String> {
-    match config.get(key) {
-        None => Ok(default),
-        Some(v) => v.as_u64().ok_or_else(|| format!("{key} must be a whole number, not {v}")),
-    }
-}
 
 /// A string processor setting: missing is the `__init__` default; anything but a string is an error.
 fn string(config: &Value, key: &str, default: &str) -> Result<String, String> {
@@ -446,6 +260,7 @@ fn int_round7(x: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vision::size::size_with_aspect_ratio;
 
     /// A config family's published files, tests/fixtures/vision/<family>/.
     fn fixture(family: &str) -> (&'static str, &'static str) {

@@ -3,7 +3,7 @@
 //!
 //! - [`media`]: a conversation's images and videos, in the order transformers collects them;
 //! - [`header`]: an image's size from its file header, without decoding the pixels;
-//! - [`config`]: the processor files;
+//! - [`config`]: the processor files; [`size`]: transformers' rules for image sizes;
 //! - one module per family of processors ([`qwen`], [`gemma3`], [`idefics3`], [`llava`]): the text an image becomes;
 //! - [`expand`]: the render with each placeholder replaced, and where the image runs lie.
 
@@ -15,6 +15,7 @@ pub mod idefics3;
 pub mod llava;
 pub mod media;
 pub mod qwen;
+pub mod size;
 
 use crate::error::{Error, Result};
 use config::ProcessorFiles;
