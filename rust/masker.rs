@@ -389,7 +389,7 @@ impl Masker {
         selected: &[bool],
     ) -> Result<Encoded> {
         // Only a content given as parts can hold an image: other rows skip the look.
-        let media = match self.vision.is_some() && media::has_parts(&conversation.messages) {
+        let media = match media::has_parts(&conversation.messages) {
             true => media::media(&conversation.messages)?,
             false => Vec::new(),
         };

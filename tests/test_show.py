@@ -349,3 +349,15 @@ def test_parse_rows_open_end():
 def test_parse_rows_rejects(spec):
     with pytest.raises(ValueError):
         parse_rows(spec)
+
+
+def test_runs_of_one_special_token_show_once_with_their_count():
+    from sftmask.show import Piece, collapse_runs
+
+    pad = Piece("<pad>", (9,), (-100,), False, special=True)
+    text = Piece("hi", (5,), (5,), True, special=False)
+    pieces = [text, *[pad] * 5, text, *[pad] * 3]
+    shown = collapse_runs(pieces)
+    assert [p.text for p in shown] == ["hi", "<pad>×5", "hi", "<pad>", "<pad>", "<pad>"]
+    assert shown[1].ids == (9,) * 5 and shown[1].labels == (-100,) * 5
+    assert sum(len(p.ids) for p in shown) == sum(len(p.ids) for p in pieces)

@@ -284,6 +284,11 @@ def test_text_rows_of_a_vision_model_are_unchanged(snapshots, tmp_path):
     for row in rows:
         assert masker.encode(row)["input_ids"].tolist() == text.encode(row)["input_ids"].tolist()
     assert "images" not in text.encode_batch([{"messages": r} for r in rows]).schema.names
+    # Without processor files, a row with an image has no right expansion: refused, never a lone placeholder.
+    image = [{"role": "user", "content": [{"type": "image", "width": 64, "height": 64}]},
+             {"role": "assistant", "content": [{"type": "text", "text": "ok"}]}]
+    with pytest.raises(sftmask.TemplateError, match="no processor files"):
+        text.encode(image)
 
 
 def test_collator_pixels_line_up_with_the_ids(images, snapshots):

@@ -301,7 +301,25 @@ def encode_section(masker: Any, row_number: int, row: Any, **options: Any) -> Se
     if errors:
         return Section(row_number, error=f"{errors[0].type}: {errors[0].message}")
     ids, labels = (batch[name][0].values.to_numpy() for name in ("input_ids", "labels"))
-    return Section(row_number, token_pieces(masker, ids, labels))
+    return Section(row_number, collapse_runs(token_pieces(masker, ids, labels)))
+
+
+#: Runs of one special token at least this long are shown as the token and its count (an image's hundreds of pads).
+_RUN = 4
+
+
+def collapse_runs(pieces: list[Piece]) -> list[Piece]:
+    """`pieces` with each run of one special token repeated (`<|image_pad|>` x 391) shown once, with its count."""
+    out: list[Piece] = []
+    for _, group in itertools.groupby(pieces, key=lambda p: (p.ids, p.trained) if p.special else id(p)):
+        run = list(group)
+        if len(run) < _RUN:
+            out.extend(run)
+            continue
+        ids = tuple(i for p in run for i in p.ids)
+        labels = tuple(label for p in run for label in p.labels)
+        out.append(Piece(f"{run[0].text}×{len(run)}", ids, labels, run[0].trained, special=True))
+    return out
 
 
 def show(

@@ -105,7 +105,7 @@ class VisionCollator:
     `load_image` loads them (EXIF orientation applied, RGB). For every row, the number of image tokens in its
     `input_ids` must equal the number the processor writes for its images, and its `image_grid_thw` the
     processor's grids; otherwise `ValueError` names the row: pixels that do not line up with the ids would train
-    the model on the wrong features.
+    the model on the wrong features. Rows with videos are refused (their frames are not processed yet).
     """
 
     def __init__(self, processor: Any, *, pad_token_id: int | None = None, pad_to_multiple_of: int | None = None,
@@ -124,6 +124,9 @@ class VisionCollator:
         self._image_tokens = tokenizer.convert_ids_to_tokens(self._image_ids.tolist())
 
     def __call__(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        videos = next((row for row, data in enumerate(rows) if data.get("videos")), None)
+        if videos is not None:
+            raise ValueError(f"row {videos} has videos: VisionCollator processes images only, not yet videos")
         batch: dict[str, Any] = self._padded(rows)
         per_row = [list(row.get("images") or []) for row in rows]
         # Nested by row, as the processor takes a batch: the families that batch images per sample (Idefics3's tiles)
