@@ -149,13 +149,18 @@ impl Vision {
         }
     }
 
-    /// Why this family's videos are refused.
+    /// Why this family's videos are refused: transformers' processor takes them and sftmask does not expand them
+    /// yet (Qwen3-VL's frame timestamps, SmolVLM's frame prompts), or the model takes none.
     fn video_refusal(&self) -> Error {
         match self.family {
-            Family::Qwen { .. } => Error::Template(format!(
-                "videos for {}: its frame timestamps are not supported yet; give images",
-                self.name
-            )),
+            Family::Qwen { .. } | Family::Idefics3(_)
+                if ["Qwen3", "SmolVLM"].iter().any(|p| self.name.starts_with(p)) =>
+            {
+                Error::Template(format!(
+                    "videos for {} are not expanded yet (Qwen2-VL's and Qwen2.5-VL's are); give their frames as images",
+                    self.name
+                ))
+            }
             _ => Error::Input(format!("{} takes no videos, only images", self.name)),
         }
     }
