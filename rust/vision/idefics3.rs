@@ -212,49 +212,16 @@ fn resize_for_vision_encoder(height: u64, width: u64, crop: u64) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A config family's published files, tests/fixtures/vision/<family>/.
-    fn fixture(family: &str) -> (&'static str, &'static str) {
-        match family {
-            "idefics3" => (
-                include_str!("../../tests/fixtures/vision/idefics3/preprocessor_config.json"),
-                include_str!("../../tests/fixtures/vision/idefics3/processor_config.json"),
-            ),
-            "smolvlm" => (
-                include_str!("../../tests/fixtures/vision/smolvlm/preprocessor_config.json"),
-                include_str!("../../tests/fixtures/vision/smolvlm/processor_config.json"),
-            ),
-            other => panic!("no fixture {other}"),
-        }
-    }
-
-    /// The expected replacements of one config, from scripts/vision_expected.py.
-    struct Table {
-        family: &'static str,
-        preprocessor: &'static str,
-        processor: &'static str,
-        cases: &'static [(u32, u32, usize, usize, u64)],
-        errors: &'static [(u32, u32)],
-    }
-
-    fn fnv1a64(text: &str) -> u64 {
-        text.bytes().fold(0xcbf29ce484222325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
-    }
+    use crate::vision::expected::{assert_fixtures, fixture, Table};
 
     fn build(table: &Table) -> Idefics3Processor {
-        let pre: Value = serde_json::from_str(table.preprocessor).unwrap();
-        let proc: Value = serde_json::from_str(table.processor).unwrap();
+        let (pre, proc) = table.configs();
         Idefics3Processor::from_configs(&pre, &proc, table.family == "smolvlm").unwrap()
     }
 
     #[test]
     fn the_fixtures_are_the_tables_configs() {
-        for (name, table) in [("idefics3", &IDEFICS3), ("smolvlm", &SMOLVLM)] {
-            let (pre, proc) = fixture(name);
-            let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap();
-            assert_eq!(parse(pre), parse(table.preprocessor), "{name}");
-            assert_eq!(parse(proc), parse(table.processor), "{name}");
-        }
+        assert_fixtures(&[("idefics3", &IDEFICS3), ("smolvlm", &SMOLVLM)]);
     }
 
     #[test]
@@ -262,16 +229,7 @@ mod tests {
         for table in TABLES {
             let idefics = build(table);
             assert_eq!(idefics.placeholder(), "<image>");
-            for &(width, height, bytes, tokens, hash) in table.cases {
-                let text = idefics.expand(ImageSize { width, height });
-                let at = format!("{} {}: {width}x{height}", table.family, table.preprocessor);
-                assert_eq!(text.matches("<image>").count(), tokens, "{at}");
-                assert_eq!(text.len(), bytes, "{at}");
-                assert_eq!(fnv1a64(&text), hash, "{at}");
-            }
-            for &(width, height) in table.errors {
-                assert!(idefics.try_expand(ImageSize { width, height }).is_err(), "{}: {width}x{height}", table.family);
-            }
+            table.check(|size| idefics.try_expand(size));
         }
     }
 

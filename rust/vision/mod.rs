@@ -9,6 +9,8 @@
 
 pub mod config;
 pub mod expand;
+#[cfg(test)]
+mod expected;
 pub mod gemma3;
 pub mod header;
 pub mod idefics3;
