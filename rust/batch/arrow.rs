@@ -12,6 +12,7 @@ use crate::batch::{EncodedBatch, OnError, VisionColumns};
 use crate::error::{Error, Result};
 use crate::policy::History;
 use crate::vision::media::{Media, Source};
+use crate::vision::VisionRow;
 
 /// Key of the schema metadata entry that reports what happened to each row of an encoded batch.
 pub const REPORT_KEY: &str = "sftmask";
@@ -75,7 +76,8 @@ fn tuples_column(rows: &[Vec<Vec<i32>>]) -> ArrayRef {
 /// The columns of a vision-language batch: `num_image_tokens`, `images` with `image_sizes` (`[height, width]`)
 /// and, per family, `image_grid_thw`, `videos` (each a list of frames) and `video_grid_thw`.
 fn vision_columns(vision: &VisionColumns) -> Vec<(Field, ArrayRef)> {
-    let rows: Vec<_> = vision.rows.iter().map(|row| row.as_deref().cloned().unwrap_or_default()).collect();
+    let none = VisionRow::default();
+    let rows: Vec<&VisionRow> = vision.rows.iter().map(|row| row.as_deref().unwrap_or(&none)).collect();
     let tokens: Int32Array = rows.iter().map(|row| row.num_image_tokens as i32).collect();
     let field = |name: &str, column: &ArrayRef| Field::new(name, column.data_type().clone(), false);
     let mut columns: Vec<(&str, ArrayRef)> = vec![("num_image_tokens", Arc::new(tokens))];

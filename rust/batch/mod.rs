@@ -119,7 +119,7 @@ impl EncodedBatch {
     }
 
     /// Adds input row `row`'s encodings.
-    fn push_expansion(&mut self, row: usize, expansion: &Expansion, format: Format) -> Result<()> {
+    fn push_expansion(&mut self, row: usize, expansion: Expansion, format: Format) -> Result<()> {
         match self.formats.iter_mut().find(|(f, _)| *f == format) {
             Some((_, count)) => *count += 1,
             None => self.formats.push((format, 1)),
@@ -128,13 +128,13 @@ impl EncodedBatch {
         self.tokens_as_rendered += expansion.tokens_as_rendered;
         self.lost.messages += expansion.lost.messages;
         self.lost.tokens += expansion.lost.tokens;
-        for (message, encoded) in &expansion.rows {
+        for (message, encoded) in expansion.rows {
             self.push(encoded, row, message.map_or(-1, |m| m as i32))?;
         }
         Ok(())
     }
 
-    fn push(&mut self, encoded: &Encoded, row: usize, message: i32) -> Result<()> {
+    fn push(&mut self, encoded: Encoded, row: usize, message: i32) -> Result<()> {
         self.source_rows.push(row as i32);
         self.source_messages.push(message);
         let trained = encoded.num_trained_tokens();
@@ -150,7 +150,7 @@ impl EncodedBatch {
             self.valid.push(true);
         }
         if let Some(vision) = &mut self.vision {
-            vision.rows.push(encoded.vision.clone());
+            vision.rows.push(encoded.vision);
         }
         Ok(())
     }
@@ -199,7 +199,7 @@ pub fn encode_rows(
             pool.install(|| block.clone().into_par_iter().map(|row| catch_panic(|| encode(row))).collect());
         for (row, result) in block.zip(results) {
             match result {
-                Ok((expansion, format)) => batch.push_expansion(row, &expansion, format)?,
+                Ok((expansion, format)) => batch.push_expansion(row, expansion, format)?,
                 Err(error) => match on_error {
                     OnError::Raise => return Err(error.context(format_args!("row {row}"))),
                     OnError::Skip => batch.errors.push(RowError { row, error }),
