@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import importlib.util
 import json
 import random
 from pathlib import Path
@@ -20,6 +21,9 @@ pytest.importorskip("PIL")
 pytest.importorskip("transformers")
 if not reference_module.SHARED_TOKENIZERS.exists():
     pytest.skip("../shared/tokenizers is absent", allow_module_level=True)
+if importlib.util.find_spec("trl") is None:
+    # The families' chat templates are TRL's (read from the package, not imported): the integrations extra.
+    pytest.skip("TRL is not installed: its chat templates are the reference templates", allow_module_level=True)
 
 from vision_reference import FAMILIES, build_processor, conversations, make_image, reference  # noqa: E402
 
