@@ -10,7 +10,7 @@ use minijinja::value::Value;
 use crate::config::TokenizerFiles;
 use crate::error::{Error, Result};
 use crate::input::conversation::{Conversation, PlainText, Row};
-use crate::labels::encoded::{truncate, Encoded};
+use crate::labels::encoded::{kept, truncate, Encoded};
 use crate::labels::eot::without_end_of_turn;
 use crate::labels::loop_locator::{LoopLocator, Renders};
 use crate::labels::spans::{labels, trained_tokens};
@@ -92,18 +92,20 @@ fn tokens_in(offsets: &[(usize, usize)], runs: &[Range<usize>]) -> Vec<bool> {
 }
 
 /// Fails a truncated row whose cut went through image tokens: its images would no longer match its ids.
-fn check_runs_whole(in_runs: &[bool], kept: usize, policy: &Policy) -> Result<()> {
-    let cut = match policy.truncation {
-        crate::policy::Truncation::KeepEnd => &in_runs[..in_runs.len() - kept],
-        _ => &in_runs[kept..],
-    };
-    if cut.contains(&true) {
+fn check_runs_whole(in_runs: &[bool], policy: &Policy) -> Result<()> {
+    let keep = kept(in_runs.len(), policy.max_length, policy.truncation);
+    if in_runs[..keep.start].contains(&true) || in_runs[keep.end..].contains(&true) {
         return Err(Error::Untrainable(format!(
             "max_length={} cuts into the row's image tokens, which must stay whole with their images",
             policy.max_length.unwrap_or(0)
         )));
     }
     Ok(())
+}
+
+/// The special token of the tokenizer config named `name` (`bos_token`), among those passed to templates.
+fn special_token<'a>(special_tokens: &'a [(String, Value)], name: &str) -> Option<&'a str> {
+    special_tokens.iter().find(|(n, _)| n == name).and_then(|(_, token)| token.as_str())
 }
 
 /// A selection of `len` messages with only message `k`.
@@ -160,20 +162,16 @@ impl Masker {
                 Ok(NamedTemplate { name, template, sanitizer })
             })
             .collect::<Result<Vec<_>>>()?;
-        let special_tokens =
+        let special_tokens: Vec<(String, Value)> =
             files.special_tokens().into_iter().map(|(name, token)| (name, Value::from(token))).collect();
         let end_of_turn_tokens = tokenizer.special_tokens();
         let added_tokens = added_tokens.into_iter().map(|(content, _)| content).collect();
         let vision = files.processor.as_ref().map(Vision::from_files);
-        let adds_special_tokens = tokenizer.encode_plain("a")?.ids.len() > tokenizer.encode("a")?.ids.len();
+        // Only a vision-language processor tokenizes with the tokenizer's special tokens: text models skip the probe.
         let processor_bos = match &vision {
-            Some(Ok(_)) if adds_special_tokens => Some(
-                files
-                    .special_tokens()
-                    .into_iter()
-                    .find(|(name, _)| name == "bos_token")
-                    .map_or(String::new(), |(_, t)| t),
-            ),
+            Some(Ok(_)) if tokenizer.encode_plain("a")?.ids.len() > tokenizer.encode("a")?.ids.len() => {
+                Some(special_token(&special_tokens, "bos_token").unwrap_or_default().to_string())
+            }
             _ => None,
         };
         let policy = Policy::default();
@@ -446,7 +444,7 @@ impl Masker {
             num_image_tokens: in_runs.iter().filter(|&&inside| inside).count(),
         }));
         if encoded.truncated {
-            check_runs_whole(&in_runs, encoded.input_ids.len(), policy)?;
+            check_runs_whole(&in_runs, policy)?;
         }
         Ok(encoded)
     }
@@ -624,8 +622,7 @@ impl Masker {
     fn plain_text(&self, plain: &PlainText, policy: &Policy) -> (String, Vec<Range<usize>>) {
         let mut text = format!("{}{}", plain.prompt, plain.completion);
         if policy.train_end_of_turn != EndOfTurn::Never {
-            let eos =
-                self.special_tokens.iter().find(|(name, _)| name == "eos_token").and_then(|(_, token)| token.as_str());
+            let eos = special_token(&self.special_tokens, "eos_token");
             if let Some(eos) = eos.filter(|eos| !plain.completion.ends_with(eos)) {
                 text.push_str(eos);
             }

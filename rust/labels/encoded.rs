@@ -1,5 +1,7 @@
 //! An encoded row, and fitting it into `max_length` tokens.
 
+use std::ops::Range;
+
 use crate::error::{Error, Result};
 use crate::labels::spans::IGNORE_INDEX;
 use crate::policy::Truncation;
@@ -23,31 +25,36 @@ impl Encoded {
     }
 }
 
+/// The tokens a row of `len` tokens keeps under `max_length` and `truncation`: all of them when it fits (or under
+/// [`Truncation::Drop`], which keeps a row whole or not at all).
+pub fn kept(len: usize, max_length: Option<usize>, truncation: Truncation) -> Range<usize> {
+    match max_length {
+        Some(max_length) if len > max_length => match truncation {
+            Truncation::KeepStart => 0..max_length,
+            Truncation::KeepEnd => len - max_length..len,
+            Truncation::Drop => 0..len,
+        },
+        _ => 0..len,
+    }
+}
+
 /// Cuts `encoded` to `max_length` tokens as `truncation` says; returns whether anything was cut. Under
 /// [`Truncation::Drop`] a longer row is an [`Error::Untrainable`].
 pub fn truncate(encoded: &mut Encoded, max_length: Option<usize>, truncation: Truncation) -> Result<bool> {
-    let Some(max_length) = max_length else {
-        return Ok(false);
-    };
     let len = encoded.input_ids.len();
-    if len <= max_length {
+    if let (Some(max_length), Truncation::Drop) = (max_length.filter(|&max| len > max), truncation) {
+        return Err(Error::Untrainable(format!(
+            "the row has {len} tokens, more than max_length={max_length}, and truncation='drop'"
+        )));
+    }
+    let keep = kept(len, max_length, truncation);
+    if keep.len() == len {
         return Ok(false);
     }
-    match truncation {
-        Truncation::KeepStart => {
-            encoded.input_ids.truncate(max_length);
-            encoded.labels.truncate(max_length);
-        }
-        Truncation::KeepEnd => {
-            encoded.input_ids.drain(..len - max_length);
-            encoded.labels.drain(..len - max_length);
-        }
-        Truncation::Drop => {
-            return Err(Error::Untrainable(format!(
-                "the row has {len} tokens, more than max_length={max_length}, and truncation='drop'"
-            )))
-        }
-    }
+    encoded.input_ids.truncate(keep.end);
+    encoded.input_ids.drain(..keep.start);
+    encoded.labels.truncate(keep.end);
+    encoded.labels.drain(..keep.start);
     Ok(true)
 }
 
